@@ -1,0 +1,100 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Build a searchable knowledge base from web sites, on this machine, with no external API.
+#[derive(Parser, Debug)]
+#[command(name = "kb", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More logging on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Where knowledge bases are stored [env: KB_DATA_DIR; default: ~/.local/share/kb].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Crawl web sites into a new knowledge base and wait until it is searchable.
+    ///
+    /// The local command may crawl loopback and private addresses (your own docs on
+    /// localhost); server modes refuse them unless KB_ALLOW_PRIVATE_NETWORKS=true.
+    Ingest(IngestArgs),
+    /// Search a knowledge base.
+    Search(SearchArgs),
+    /// List the pages of a knowledge base with their outcome.
+    Pages(KbArgs),
+    /// List knowledge bases.
+    List(DataArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Start URLs (each is one web source).
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Pages crawled at most per start URL.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_pages: u32,
+    /// Link depth followed from the start URL (the start URL is depth 0).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_depth: u32,
+    /// Only crawl URL paths matching this glob (e.g. '/docs/**'); repeatable.
+    #[arg(long = "include", value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Never crawl URL paths matching this glob; repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Name of the knowledge base (default: the first URL's host).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KbArgs {
+    /// The knowledge base id (see `kb list`).
+    #[arg(long = "kb", value_name = "KB_ID")]
+    pub kb: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub kb: KbArgs,
+    /// Results to return.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub top_k: usize,
+    /// dense, sparse (keywords) or hybrid (both, fused) [default: the KB's].
+    #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
+    pub mode: Option<String>,
+    /// The question or keywords.
+    #[arg(required = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+}
+
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,kb_shared=info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,324 @@
+//! Vector index in-process on qdrant-edge (the Qdrant engine as a library): one shard per
+//! knowledge base under `<data dir>/vectors/<kb_id>`, with a dense vector (cosine) and a
+//! BM25 sparse vector per chunk, so dense, keyword and hybrid (RRF) search all run here.
+//!
+//! The files belong to one process: opening them takes an exclusive lock, and a second
+//! process gets a clear error instead of corrupting the index.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use qdrant_edge::bm25_embed::{EdgeBm25, EdgeBm25Config};
+use qdrant_edge::external::ordered_float::OrderedFloat;
+use qdrant_edge::external::serde_json as edge_json;
+use qdrant_edge::{
+    CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations,
+    Filter, Fusion, Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
+    PointOperations, PointStruct, Prefetch, QueryEnum, QueryRequest, ScoringQuery, UpdateOperation, Vector,
+    VectorInternal, Vectors, WithPayloadInterface, WithVector,
+};
+
+use crate::domain::{ChunkId, KbId, SearchMode};
+use crate::error::StoreError;
+use crate::ports::{ChunkPayload, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+
+const DENSE: &str = "dense";
+const SPARSE: &str = "bm25";
+/// Reciprocal-rank-fusion constant (the usual 60).
+pub const RRF_K: usize = 60;
+
+type Shard = Arc<RwLock<EdgeShard>>;
+
+pub struct EdgeVectorIndex {
+    root: PathBuf,
+    _lock: File,
+    shards: Mutex<HashMap<KbId, Shard>>,
+    bm25: Arc<EdgeBm25>,
+}
+
+fn edge_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unknown(anyhow::anyhow!("vector index: {e}"))
+}
+
+/// The BM25 model used for keyword vectors (English stemming and stop words).
+fn bm25() -> Result<EdgeBm25, StoreError> {
+    EdgeBm25::new(EdgeBm25Config { language: Some("english".to_owned()), ..Default::default() }).map_err(edge_err)
+}
+
+/// URL prefixes at every path segment, so "pages under /docs/" is an exact keyword match.
+#[must_use]
+pub fn url_prefixes(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    for (i, c) in url.char_indices().skip(after_scheme) {
+        if c == '/' {
+            out.push(url[..=i].to_owned());
+        }
+    }
+    if !url.ends_with('/') {
+        out.push(url.to_owned());
+    }
+    out
+}
+
+/// The filter of a search, in Qdrant's filter language.
+#[must_use]
+pub fn qdrant_filter_json(filter: &SearchFilter) -> Option<serde_json::Value> {
+    let mut must = Vec::new();
+    if !filter.source_ids.is_empty() {
+        let ids: Vec<String> = filter.source_ids.iter().map(ToString::to_string).collect();
+        must.push(serde_json::json!({"key": "source_id", "match": {"any": ids}}));
+    }
+    if let Some(prefix) = filter.url_prefix.as_deref().filter(|p| !p.is_empty()) {
+        let mut any = vec![prefix.to_owned()];
+        if !prefix.ends_with('/') {
+            any.push(format!("{prefix}/"));
+        }
+        must.push(serde_json::json!({"key": "url_prefixes", "match": {"any": any}}));
+    }
+    (!must.is_empty()).then(|| serde_json::json!({ "must": must }))
+}
+
+/// The payload stored with a point: the chunk payload plus filter helpers.
+#[must_use]
+pub fn point_payload(payload: &ChunkPayload) -> serde_json::Value {
+    let mut value = serde_json::to_value(payload).expect("payload serialises");
+    value["url_prefixes"] = serde_json::json!(url_prefixes(&payload.url));
+    value
+}
+
+/// A stored payload back to a chunk payload.
+///
+/// # Errors
+/// The payload does not have the expected fields.
+pub fn parse_payload(value: serde_json::Value) -> Result<ChunkPayload, StoreError> {
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("point payload: {e}")))
+}
+
+impl EdgeVectorIndex {
+    /// Opens the index directory, taking the process lock.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when another process holds the index.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(StoreError::unknown)?;
+        let lock_path = root.join(".lock");
+        let lock = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(StoreError::unknown)?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Conflict(format!(
+                "the embedded vector index at {} is in use by another process; it belongs to one process only \
+                 (run one `kb` at a time on this data directory, or configure a shared index: KB_VECTOR_INDEX=qdrant or pgvector)",
+                root.display()
+            )));
+        }
+        Ok(Self { root, _lock: lock, shards: Mutex::new(HashMap::new()), bm25: Arc::new(bm25()?) })
+    }
+
+    fn shard_dir(&self, kb: KbId) -> PathBuf {
+        self.root.join(kb.to_string())
+    }
+
+    /// The shard of `kb`; created (with `dimension`) when it does not exist and a dimension
+    /// is given.
+    fn shard(&self, kb: KbId, dimension: Option<usize>) -> Result<Option<Shard>, StoreError> {
+        let mut shards = self.shards.lock().expect("shard map lock");
+        if let Some(s) = shards.get(&kb) {
+            return Ok(Some(s.clone()));
+        }
+        let dir = self.shard_dir(kb);
+        let shard = if dir.join("edge_config.json").is_file() {
+            EdgeShard::load(&dir, None).map_err(edge_err)?
+        } else if let Some(dim) = dimension {
+            std::fs::create_dir_all(&dir).map_err(StoreError::unknown)?;
+            let config = EdgeConfig {
+                vectors: HashMap::from([(DENSE.to_owned(), EdgeVectorParams::builder(dim, Distance::Cosine).build())]),
+                sparse_vectors: HashMap::from([(
+                    SPARSE.to_owned(),
+                    EdgeSparseVectorParams { modifier: Some(Modifier::Idf), ..Default::default() },
+                )]),
+                ..Default::default()
+            };
+            let shard = EdgeShard::new(&dir, config).map_err(edge_err)?;
+            for field in ["source_id", "url_prefixes", "page_id"] {
+                shard
+                    .update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(CreateIndex {
+                        field_name: field.try_into().map_err(|()| edge_err(format!("invalid payload key {field}")))?,
+                        field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
+                    })))
+                    .map_err(edge_err)?;
+            }
+            shard
+        } else {
+            return Ok(None);
+        };
+        let shard = Arc::new(RwLock::new(shard));
+        shards.insert(kb, shard.clone());
+        Ok(Some(shard))
+    }
+
+    fn filter(filter: &SearchFilter) -> Result<Option<Filter>, StoreError> {
+        qdrant_filter_json(filter)
+            .map(|v| edge_json::from_value::<Filter>(edge_json::to_value(v).map_err(edge_err)?).map_err(edge_err))
+            .transpose()
+    }
+}
+
+fn nearest(vector: VectorInternal, using: &str) -> ScoringQuery {
+    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery { query: vector, using: Some(using.to_owned()) }))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Unknown(anyhow::Error::new(e)))?
+}
+
+#[async_trait]
+impl VectorIndex for EdgeVectorIndex {
+    async fn upsert(&self, kb: KbId, dimension: usize, points: Vec<IndexPoint>) -> Result<(), StoreError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let shard = self.shard(kb, Some(dimension))?.expect("created with a dimension");
+        let bm25 = self.bm25.clone();
+        blocking(move || {
+            let mut structs = Vec::with_capacity(points.len());
+            for p in points {
+                if p.vector.len() != dimension {
+                    return Err(StoreError::Corrupt(format!(
+                        "vector of {} dimensions for an index of {dimension}",
+                        p.vector.len()
+                    )));
+                }
+                let sparse = bm25.embed_document(&p.keyword_text);
+                let vectors = Vectors::new_named([(DENSE, Vector::new_dense(p.vector)), (SPARSE, Vector::from(sparse))]);
+                let payload = edge_json::to_value(point_payload(&p.payload)).map_err(edge_err)?;
+                structs.push(PointStruct::new(PointId::Uuid(p.id.0), vectors, payload).into());
+            }
+            let shard = shard.write().expect("shard lock");
+            shard
+                .update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+                    PointInsertOperations::PointsList(structs),
+                )))
+                .map_err(edge_err)
+        })
+        .await
+    }
+
+    async fn search(&self, query: &IndexQuery) -> Result<Vec<IndexHit>, StoreError> {
+        let Some(shard) = self.shard(query.kb_id, None)? else { return Ok(Vec::new()) };
+        let filter = Self::filter(&query.filter)?;
+        let threshold = query.score_threshold.map(OrderedFloat);
+        let top_k = query.top_k.max(1);
+        let dense = || nearest(VectorInternal::from(query.vector.clone()), DENSE);
+        let sparse = || nearest(VectorInternal::from(self.bm25.embed_query(&query.text)), SPARSE);
+        let request = match query.mode {
+            SearchMode::Dense | SearchMode::Sparse => QueryRequest {
+                prefetches: vec![],
+                query: Some(if query.mode == SearchMode::Dense { dense() } else { sparse() }),
+                filter,
+                score_threshold: if query.mode == SearchMode::Dense { threshold } else { None },
+                limit: top_k,
+                offset: 0,
+                params: None,
+                with_vector: WithVector::Bool(false),
+                with_payload: WithPayloadInterface::Bool(true),
+            },
+            SearchMode::Hybrid => {
+                let depth = (top_k * 4).max(50);
+                let prefetch = |q: ScoringQuery, threshold| Prefetch {
+                    prefetches: vec![],
+                    query: Some(q),
+                    limit: depth,
+                    params: None,
+                    filter: filter.clone(),
+                    score_threshold: threshold,
+                };
+                QueryRequest {
+                    prefetches: vec![prefetch(dense(), threshold), prefetch(sparse(), None)],
+                    query: Some(ScoringQuery::Fusion(Fusion::Rrf { k: RRF_K, weights: None })),
+                    filter: None,
+                    score_threshold: None,
+                    limit: top_k,
+                    offset: 0,
+                    params: None,
+                    with_vector: WithVector::Bool(false),
+                    with_payload: WithPayloadInterface::Bool(true),
+                }
+            }
+        };
+        let prefix = query.filter.url_prefix.clone();
+        blocking(move || {
+            let points = shard.read().expect("shard lock").query(request).map_err(edge_err)?;
+            let mut hits = Vec::with_capacity(points.len());
+            for p in points {
+                let PointId::Uuid(id) = p.id else { continue };
+                let payload = p.payload.map(|pl| edge_json::Value::Object(pl.0)).unwrap_or_default();
+                let payload = parse_payload(serde_json::to_value(payload).map_err(edge_err)?)?;
+                if prefix.as_deref().is_some_and(|pre| !payload.url.starts_with(pre)) {
+                    continue;
+                }
+                hits.push(IndexHit { id: ChunkId(id), score: p.score, payload });
+            }
+            Ok(hits)
+        })
+        .await
+    }
+
+    async fn count(&self, kb: KbId) -> Result<u64, StoreError> {
+        let Some(shard) = self.shard(kb, None)? else { return Ok(0) };
+        blocking(move || {
+            let n = shard
+                .read()
+                .expect("shard lock")
+                .count(qdrant_edge::CountRequest { filter: None, exact: true })
+                .map_err(edge_err)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn delete_points(&self, kb: KbId, ids: &[ChunkId]) -> Result<(), StoreError> {
+        let Some(shard) = self.shard(kb, None)? else { return Ok(()) };
+        let ids: Vec<PointId> = ids.iter().map(|id| PointId::Uuid(id.0)).collect();
+        blocking(move || {
+            shard
+                .write()
+                .expect("shard lock")
+                .update(UpdateOperation::PointOperation(PointOperations::DeletePoints { ids }))
+                .map_err(edge_err)
+        })
+        .await
+    }
+
+    async fn delete_kb(&self, kb: KbId) -> Result<(), StoreError> {
+        let shard = self.shards.lock().expect("shard map lock").remove(&kb);
+        let dir = self.shard_dir(kb);
+        blocking(move || {
+            // Dropping the last handle flushes and closes the shard before its files go.
+            drop(shard);
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StoreError::unknown(e)),
+            }
+        })
+        .await
+    }
+
+    async fn finish_kb(&self, kb: KbId) -> Result<(), StoreError> {
+        let Some(shard) = self.shard(kb, None)? else { return Ok(()) };
+        blocking(move || {
+            let shard = shard.write().expect("shard lock");
+            shard.optimize().map_err(edge_err)?;
+            shard.flush();
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

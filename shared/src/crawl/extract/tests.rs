@@ -1,0 +1,109 @@
+use url::Url;
+
+use super::*;
+
+const PAGE: &str = r##"<!doctype html>
+<html><head><title>Install - Widget Docs</title>
+<link rel="canonical" href="/docs/install?utm_source=x">
+<script>var tracking = 1;</script><style>.x{}</style></head>
+<body>
+<header class="site-header"><a href="/">Home</a> <a href="/blog/">Blog</a></header>
+<nav class="sidebar"><ul><li><a href="/docs/a">A</a></li><li><a href="/docs/b#frag">B</a></li></ul></nav>
+<div id="cookie-banner">We use cookies. <button>Accept</button></div>
+<main>
+  <h1 id="install">Installing Widget</h1>
+  <p>Widget installs with <code>cargo</code>. See <a href="../docs/config.html">configuration</a>.</p>
+  <section id="requirements"><h2>Requirements <a class="headerlink" href="#requirements">¶</a></h2>
+  <ul><li>Rust 1.80</li><li>A C compiler<ul><li>gcc or clang</li></ul></li></ul></section>
+  <div class="highlight-python notranslate"><div class="highlight"><pre><span class="kn">import</span> widget
+widget.run()</pre></div></div>
+  <pre><code class="language-rust">fn main() {
+    println!("hi");
+}</code></pre>
+  <table><thead><tr><th>Option</th><th>Default</th></tr></thead>
+  <tbody><tr><td>threads</td><td>4</td></tr><tr><td>verbose</td><td>false</td></tr></tbody></table>
+  <p hidden>secret hidden text</p>
+  <div class="share-buttons social">Share on X</div>
+</main>
+<footer><a href="https://other.org/">Other site</a> Copyright 2026 Widget Inc.</footer>
+<a href="mailto:x@y.z">mail</a><a href="javascript:void(0)">js</a>
+</body></html>"##;
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap()
+}
+
+#[test]
+fn main_content_without_boilerplate() {
+    let e = extract(PAGE, &url("https://widget.dev/docs/install"), &[]);
+    let md = &e.markdown;
+    assert_eq!(e.title.as_deref(), Some("Installing Widget"));
+    assert!(md.starts_with("# Installing Widget\n"), "{md}");
+    assert!(md.contains("## Requirements\n"), "{md}");
+    for gone in ["cookies", "Accept", "Copyright", "Share on X", "Blog", "secret hidden", "tracking", "¶"] {
+        assert!(!md.contains(gone), "{gone:?} should be gone:\n{md}");
+    }
+    assert!(md.contains("[configuration](https://widget.dev/docs/config.html)"), "{md}");
+    assert!(md.contains("- Rust 1.80"), "{md}");
+    assert!(md.contains("  - gcc or clang") || md.contains("    - gcc or clang"), "{md}");
+    assert!(md.contains("```python\nimport widget\nwidget.run()\n```"), "{md}");
+    assert!(md.contains("```rust\nfn main() {\n    println!(\"hi\");\n}\n```"), "{md}");
+    assert!(md.contains("| Option | Default |"), "{md}");
+    assert!(md.contains("| threads | 4 |"), "{md}");
+    assert!(e.text_chars > 50);
+    assert_eq!(e.scripts, 1);
+}
+
+#[test]
+fn links_canonical_and_anchors() {
+    let e = extract(PAGE, &url("https://widget.dev/docs/install"), &[]);
+    let links: Vec<&str> = e.links.iter().map(Url::as_str).collect();
+    assert_eq!(
+        links,
+        [
+            "https://widget.dev/",
+            "https://widget.dev/blog/",
+            "https://widget.dev/docs/a",
+            "https://widget.dev/docs/b",
+            "https://widget.dev/docs/config.html",
+            "https://widget.dev/docs/install",
+            "https://other.org/",
+        ]
+    );
+    assert_eq!(e.canonical.as_ref().map(Url::as_str), Some("https://widget.dev/docs/install"));
+    assert_eq!(
+        e.anchors,
+        vec![
+            HeadingAnchor { text: "Installing Widget".into(), id: "install".into() },
+            HeadingAnchor { text: "Requirements".into(), id: "requirements".into() },
+        ]
+    );
+}
+
+#[test]
+fn body_fallback_and_base_href() {
+    let html = r#"<html><head><base href="https://cdn.example.com/root/"></head><body>
+        <header>Site header</header><div class="content"><h2>Title</h2><p>Body text here.</p>
+        <a href="page.html">p</a></div><footer>foot</footer></body></html>"#;
+    let e = extract(html, &url("https://example.com/x"), &[]);
+    assert_eq!(e.markdown, "## Title\n\nBody text here.\n\n[p](https://cdn.example.com/root/page.html)\n");
+    assert_eq!(e.links[0].as_str(), "https://cdn.example.com/root/page.html");
+    assert_eq!(e.title, None);
+}
+
+#[test]
+fn empty_shell_has_little_text() {
+    let html = r#"<html><head><title>App</title><script src="/app.js"></script><script>boot()</script></head>
+        <body><div id="root"></div></body></html>"#;
+    let e = extract(html, &url("https://example.com/"), &[]);
+    assert_eq!(e.text_chars, 0);
+    assert_eq!(e.scripts, 2);
+    assert_eq!(e.title.as_deref(), Some("App"));
+}
+
+#[test]
+fn code_fences_survive_backticks_in_code() {
+    let html = "<main><pre>echo ```not a fence```</pre></main>";
+    let e = extract(html, &url("https://example.com/"), &[]);
+    assert_eq!(e.markdown, "````\necho ```not a fence```\n````\n");
+}

@@ -1,0 +1,7 @@
+//! The crawler's pure parts: URL canonicalisation, scope rules and HTML-to-markdown
+//! extraction. The crawl stage ([`crate::pipeline::crawl`]) puts them together with the
+//! fetcher and the catalog.
+
+pub mod extract;
+pub mod scope;
+pub mod urls;

@@ -1,0 +1,18 @@
+//! The knowledge-base builder's library: domain types, ports (traits), the adapters behind
+//! them and the pipeline stages. Every function binary and the local runner link this crate
+//! and choose their adapters once, at start-up, from [`settings::Settings`].
+
+pub mod adapters;
+pub mod chunking;
+pub mod crawl;
+pub mod domain;
+pub mod error;
+pub mod messages;
+pub mod pipeline;
+pub mod ports;
+pub mod settings;
+pub mod tokens;
+pub mod wiring;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -1,0 +1,184 @@
+//! crawl-page: fetch one page, keep its main content as markdown in the blob store, admit
+//! the in-scope links it has into the frontier and enqueue them, then hand the page to the
+//! chunk stage.
+//!
+//! Idempotent: a page already past `queued` is not fetched again; a repeated message only
+//! re-expands the page's stored links (which is also how a page reached later by a shorter
+//! path passes its new depth on) and re-sends the page's chunk message.
+
+use bytes::Bytes;
+use url::Url;
+
+use crate::adapters::http_fetcher::decode_body;
+use crate::crawl::extract::extract;
+use crate::crawl::scope::Scope;
+use crate::crawl::urls::{canonicalize, looks_like_non_html, parse_start_url};
+use crate::domain::{
+    content_hash, page_markdown_key, render_document, CrawlConfig, DocumentMeta, KbId, NewPage, Page, PageStatus,
+    PageUpdate, SourceId, SourceSpec,
+};
+use crate::error::StageError;
+use crate::messages::{ChunkMsg, CrawlMsg, QueueMessage};
+use crate::ports::{FetchRequest, QueueName};
+
+use super::Context;
+
+/// The web source a crawl message belongs to.
+pub(crate) struct WebSource {
+    pub id: SourceId,
+    pub crawl: CrawlConfig,
+    pub scope: Scope,
+}
+
+pub(crate) async fn web_source(ctx: &Context, kb: KbId, source: SourceId) -> Result<Option<WebSource>, StageError> {
+    let sources = ctx.catalog.list_sources(kb).await?;
+    let Some(found) = sources.into_iter().find(|s| s.id == source) else { return Ok(None) };
+    let SourceSpec::Web { url, crawl } = found.spec else { return Ok(None) };
+    let start = parse_start_url(&url, &crawl.strip_query_params)
+        .map_err(|e| StageError::permanent(format!("source start URL: {e}")))?;
+    let scope = Scope::new(&start, &crawl).map_err(|e| StageError::permanent(e.to_string()))?;
+    Ok(Some(WebSource { id: found.id, crawl, scope }))
+}
+
+/// Handles one crawl message; `redelivered` when an earlier delivery of it was not
+/// acknowledged (that attempt may have stopped half-way).
+///
+/// # Errors
+/// Transient failures (network, stores) to be retried; permanent ones to be recorded on
+/// the page.
+pub async fn handle(ctx: &Context, msg: &CrawlMsg, redelivered: bool) -> Result<(), StageError> {
+    let Some(kb) = ctx.catalog.get_kb(msg.kb_id).await? else { return Ok(()) };
+    if kb.status.is_final() {
+        return Ok(());
+    }
+    let Some(page) = ctx.catalog.get_page_by_url(kb.id, &msg.url).await? else { return Ok(()) };
+    let Some(source) = web_source(ctx, kb.id, msg.source_id).await? else {
+        return Err(StageError::permanent("the page's web source no longer exists"));
+    };
+    match page.status {
+        PageStatus::Queued => fetch_page(ctx, &source, &page, redelivered).await,
+        PageStatus::Fetched => {
+            expand(ctx, &source, &page, &page.links, redelivered).await?;
+            send_chunk(ctx, &page).await
+        }
+        _ => expand(ctx, &source, &page, &page.links, redelivered).await,
+    }
+}
+
+async fn send_chunk(ctx: &Context, page: &Page) -> Result<(), StageError> {
+    ctx.queue.send(QueueName::Chunk, ChunkMsg::new(page.kb_id, page.id).encode()).await?;
+    Ok(())
+}
+
+/// Records the page as final with a reason (`failed` or `skipped`), from any non-final state.
+pub(crate) async fn finish_page(ctx: &Context, page: &Page, status: PageStatus, reason: String) -> Result<(), StageError> {
+    let update = PageUpdate { reason: Some(reason), ..Default::default() };
+    ctx.catalog
+        .transition_page(page.kb_id, page.id, &[PageStatus::Queued, PageStatus::Fetched, PageStatus::Chunked], status, &update)
+        .await?;
+    Ok(())
+}
+
+async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered: bool) -> Result<(), StageError> {
+    let url = Url::parse(&page.url).map_err(|e| StageError::permanent(format!("invalid page URL: {e}")))?;
+    let request = FetchRequest {
+        url,
+        render: source.crawl.render,
+        timeout: ctx.settings.fetch_timeout,
+        max_bytes: ctx.settings.max_page_bytes,
+    };
+    let fetched = match ctx.fetcher.fetch(&request).await {
+        Ok(f) => f,
+        Err(e) if e.is_transient() => return Err(StageError::transient(format!("{}: {e}", e.code()))),
+        Err(e) => return finish_page(ctx, page, PageStatus::Failed, format!("{}: {e}", e.code())).await,
+    };
+    match fetched.status {
+        200..=299 => {}
+        429 | 500..=599 => {
+            return Err(StageError::Transient {
+                message: format!("http_{}", fetched.status),
+                retry_after: fetched.retry_after,
+            });
+        }
+        status => return finish_page(ctx, page, PageStatus::Failed, format!("http_{status}")).await,
+    }
+    let final_url = canonicalize(fetched.final_url.clone(), &source.crawl.strip_query_params)
+        .map_err(|e| StageError::permanent(e.to_string()))?;
+    if final_url.as_str() != page.url && source.scope.check(&final_url).is_err() {
+        let reason = format!("out_of_scope: redirected to {final_url}");
+        return finish_page(ctx, page, PageStatus::Skipped, reason).await;
+    }
+    if !fetched.is_html() {
+        let ct = fetched.content_type.clone().unwrap_or_else(|| "unknown".to_owned());
+        return finish_page(ctx, page, PageStatus::Skipped, format!("unsupported_type: {ct}")).await;
+    }
+    let html = decode_body(&fetched.body, fetched.content_type.as_deref());
+    let strip = source.crawl.strip_query_params.clone();
+    let base = final_url.clone();
+    let extracted = tokio::task::spawn_blocking(move || extract(&html, &base, &strip))
+        .await
+        .map_err(|e| StageError::transient(format!("extraction task: {e}")))?;
+    if extracted.text_chars == 0 {
+        return finish_page(ctx, page, PageStatus::Skipped, "no_content: the page has no text".to_owned()).await;
+    }
+
+    let links: Vec<String> = extracted
+        .links
+        .iter()
+        .filter(|u| source.scope.check(u).is_ok() && !looks_like_non_html(u))
+        .map(|u| u.as_str().to_owned())
+        .collect();
+    // Children first: the page must not look finished before its links are admitted.
+    expand(ctx, source, page, &links, redelivered).await?;
+
+    let meta = DocumentMeta { url: final_url.to_string(), title: extracted.title.clone(), anchors: extracted.anchors };
+    let document = render_document(&meta, &extracted.markdown);
+    ctx.blobs
+        .put(&page_markdown_key(page.kb_id, page.id), Bytes::from(document), "text/markdown; charset=utf-8")
+        .await?;
+    let update = PageUpdate {
+        title: extracted.title,
+        content_hash: Some(content_hash(&extracted.markdown)),
+        links: Some(links),
+        ..Default::default()
+    };
+    if ctx.catalog.transition_page(page.kb_id, page.id, &[PageStatus::Queued], PageStatus::Fetched, &update).await? {
+        send_chunk(ctx, page).await?;
+    }
+    Ok(())
+}
+
+/// Admits `links` (found on `page`) one level deeper and enqueues those that need a crawl:
+/// newly admitted pages, and known pages whose depth just got smaller. When `redelivered`,
+/// linked pages still queued are enqueued again too, in case the earlier attempt stopped
+/// between admitting and sending.
+async fn expand(ctx: &Context, source: &WebSource, page: &Page, links: &[String], redelivered: bool) -> Result<(), StageError> {
+    let depth = page.depth + 1;
+    if depth > source.crawl.max_depth || links.is_empty() {
+        return Ok(());
+    }
+    let candidates: Vec<NewPage> =
+        links.iter().map(|l| NewPage::new(page.kb_id, source.id, l.clone(), depth)).collect();
+    let admission = ctx.catalog.admit_pages(page.kb_id, source.id, source.crawl.max_pages, &candidates).await?;
+    let mut to_send: Vec<(String, u32)> = admission
+        .admitted
+        .iter()
+        .chain(&admission.deepened)
+        .map(|p| (p.url.clone(), p.depth))
+        .collect();
+    if redelivered {
+        let ids: Vec<_> = candidates.iter().map(|c| c.id).collect();
+        let queued = ctx.catalog.queued_among(page.kb_id, &ids).await?;
+        for c in candidates.iter().filter(|c| queued.contains(&c.id)) {
+            if !to_send.iter().any(|(u, _)| u == &c.url) {
+                to_send.push((c.url.clone(), c.depth));
+            }
+        }
+    }
+    if !to_send.is_empty() {
+        let bodies =
+            to_send.into_iter().map(|(url, d)| CrawlMsg::new(page.kb_id, source.id, url, d).encode()).collect();
+        ctx.queue.send_batch(QueueName::Crawl, bodies).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Shared helpers of the end-to-end tests.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use kb_shared::domain::{CrawlConfig, KbConfig, KbId, KbStatus, SourceId, SourceSpec};
+use kb_shared::pipeline::kb::{create, CreateKb, SourceInput};
+use kb_shared::pipeline::worker::{self, Concurrency};
+use kb_shared::pipeline::Context;
+use kb_shared::settings::Settings;
+use kb_shared::wiring::{embedded_context, Roles};
+
+/// Settings for a test: a fresh data directory, the real model.
+pub fn settings(data_dir: &std::path::Path) -> Settings {
+    let mut s = Settings::from_env().expect("settings");
+    s.data_dir = data_dir.to_path_buf();
+    s.model_dir = kb_shared::testing::model_dir();
+    s.fetch_timeout = Duration::from_secs(5);
+    s
+}
+
+pub async fn context(data_dir: &std::path::Path) -> Context {
+    embedded_context(settings(data_dir), Roles::ALL).await.expect("embedded context")
+}
+
+/// The crawl options the docs fixture site expects.
+pub fn docs_crawl() -> CrawlConfig {
+    CrawlConfig {
+        max_pages: 100,
+        max_depth: kb_e2e::docs_site::MAX_DEPTH,
+        include_patterns: vec!["/docs/**".into()],
+        exclude_patterns: vec!["/docs/private/**".into()],
+        ..Default::default()
+    }
+}
+
+pub async fn create_web_kb(ctx: &Context, url: &str, crawl: CrawlConfig) -> KbId {
+    let request = CreateKb {
+        workspace_id: "ws".into(),
+        name: "fixture".into(),
+        description: None,
+        created_by: "tester".into(),
+        config: KbConfig::default(),
+        sources: vec![SourceInput { id: SourceId::random(), spec: SourceSpec::Web { url: url.to_owned(), crawl } }],
+    };
+    create(ctx, request).await.expect("create KB").id
+}
+
+/// Runs the in-process workers until the KB is final (queues drained, no sleeps in the
+/// logic: the loop only waits for the workers).
+pub async fn run_until_final(ctx: &Context, kb: KbId, timeout: Duration) -> KbStatus {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(worker::run(ctx.clone(), Concurrency::from_settings(ctx), stop_rx));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let status = loop {
+        let status = ctx.catalog.get_kb(kb).await.unwrap().unwrap().status;
+        if status.is_final() {
+            break status;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the KB did not finish within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop_tx.send(true).unwrap();
+    workers.await.unwrap();
+    status
+}
+
+/// The path of a fixture URL.
+pub fn path_of(url: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}

@@ -1,0 +1,147 @@
+//! The whole pipeline in one process over the generated documentation site.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kb_e2e::docs_site::{topic_sentence, DocsSite};
+use kb_e2e::FixtureServer;
+use kb_shared::domain::{KbId, KbStatus, PageStatus};
+use kb_shared::error::StoreError;
+use kb_shared::pipeline::search::{search, SearchRequest};
+use kb_shared::pipeline::Context;
+use kb_shared::ports::{Delivery, QueueDepth, QueueName, WorkQueue};
+
+use common::*;
+
+struct Outcome {
+    indexed: BTreeSet<String>,
+    chunk_texts: Vec<String>,
+    chunks: u64,
+    vectors: u64,
+}
+
+async fn outcome(ctx: &Context, kb: KbId) -> Outcome {
+    let pages = ctx.catalog.list_pages(kb).await.unwrap();
+    let indexed = pages.iter().filter(|p| p.status == PageStatus::Indexed).map(|p| path_of(&p.url)).collect();
+    let mut chunk_texts = Vec::new();
+    for p in &pages {
+        for c in ctx.catalog.page_chunks(kb, p.id).await.unwrap() {
+            assert!(c.embedded, "every chunk is embedded");
+            chunk_texts.push(c.chunk.text);
+        }
+    }
+    chunk_texts.sort();
+    let stats = ctx.catalog.stats(kb).await.unwrap();
+    Outcome { indexed, chunk_texts, chunks: stats.chunks, vectors: ctx.index.count(kb).await.unwrap() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crawls_the_fixture_site_exactly_and_finds_pages_by_their_sentences() {
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path()).await;
+    let kb = create_web_kb(&ctx, &server.url("/docs/"), docs_crawl()).await;
+    assert_eq!(run_until_final(&ctx, kb, Duration::from_secs(300)).await, KbStatus::Ready);
+
+    let got = outcome(&ctx, kb).await;
+    let expected: BTreeSet<String> = site.expected.iter().cloned().collect();
+    assert_eq!(got.indexed, expected, "exactly the in-scope pages within the depth limit");
+    let requested: BTreeSet<String> = server.requests().into_iter().collect();
+    for path in &site.never {
+        assert!(!requested.contains(path), "{path} is out of scope and must not be fetched");
+    }
+    assert!(got.chunks > expected.len() as u64);
+    assert_eq!(got.chunks, got.vectors, "one vector per chunk");
+    assert_eq!(got.chunk_texts.len() as u64, got.chunks);
+    for text in &got.chunk_texts {
+        assert!(!text.contains("boilerplate"), "boilerplate reached a chunk: {text}");
+    }
+    assert!(got.chunk_texts.iter().any(|t| t.contains("```rust")), "code blocks keep their language");
+    assert!(got.chunk_texts.iter().any(|t| t.contains("| Option | Default | Meaning |")), "tables stay tables");
+
+    let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
+    for (s, t) in [(3, 2), (0, 4), (5, 0)] {
+        let request = SearchRequest {
+            query: topic_sentence(s, t),
+            top_k: 3,
+            score_threshold: None,
+            mode: None,
+            filter: Default::default(),
+        };
+        let results = search(&ctx, &kb_row, &request).await.unwrap();
+        assert_eq!(path_of(&results[0].url), format!("/docs/s{s}/t{t}"), "search for topic {s}.{t}");
+        assert!(results[0].text.contains(&topic_sentence(s, t)));
+        assert!(!results[0].heading_path.is_empty());
+    }
+}
+
+/// A queue that delivers every message twice, as at-least-once delivery may.
+struct Duplicating(Arc<dyn WorkQueue>);
+
+#[async_trait]
+impl WorkQueue for Duplicating {
+    async fn send_batch(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), StoreError> {
+        let twice: Vec<String> = bodies.iter().flat_map(|b| [b.clone(), b.clone()]).collect();
+        self.0.send_batch(queue, twice).await
+    }
+    async fn receive(&self, queue: QueueName, max: usize, wait: Duration) -> Result<Vec<Delivery>, StoreError> {
+        self.0.receive(queue, max, wait).await
+    }
+    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), StoreError> {
+        self.0.ack(queue, receipt).await
+    }
+    async fn retry_later(&self, queue: QueueName, receipt: &str, delay: Duration) -> Result<(), StoreError> {
+        self.0.retry_later(queue, receipt, delay).await
+    }
+    async fn take_dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<String>, StoreError> {
+        self.0.take_dead_letters(queue, max).await
+    }
+    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, StoreError> {
+        self.0.depth(queue).await
+    }
+    fn max_receives(&self) -> u32 {
+        self.0.max_receives()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_message_delivered_twice_gives_the_same_knowledge_base() {
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = context(clean_dir.path()).await;
+    let clean_kb = create_web_kb(&clean, &server.url("/docs/"), docs_crawl()).await;
+    assert_eq!(run_until_final(&clean, clean_kb, Duration::from_secs(300)).await, KbStatus::Ready);
+    let want = outcome(&clean, clean_kb).await;
+
+    let dup_dir = tempfile::tempdir().unwrap();
+    let mut dup = context(dup_dir.path()).await;
+    dup.queue = Arc::new(Duplicating(dup.queue.clone()));
+    let dup_kb = create_web_kb(&dup, &server.url("/docs/"), docs_crawl()).await;
+    assert_eq!(run_until_final(&dup, dup_kb, Duration::from_secs(300)).await, KbStatus::Ready);
+    let got = outcome(&dup, dup_kb).await;
+
+    assert_eq!(got.indexed, want.indexed);
+    assert_eq!(got.chunk_texts, want.chunk_texts, "same chunks, none twice");
+    assert_eq!((got.chunks, got.vectors), (want.chunks, want.vectors));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn max_pages_holds_exactly() {
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path()).await;
+    let crawl = kb_shared::domain::CrawlConfig { max_pages: 12, ..docs_crawl() };
+    let kb = create_web_kb(&ctx, &server.url("/docs/"), crawl).await;
+    assert_eq!(run_until_final(&ctx, kb, Duration::from_secs(300)).await, KbStatus::Ready);
+    let got = outcome(&ctx, kb).await;
+    assert_eq!(got.indexed.len(), 12);
+    assert_eq!(ctx.catalog.list_pages(kb).await.unwrap().len(), 12, "no page beyond the budget is even recorded");
+}
