@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(kv.ttl("a").await.unwrap(), Some(Duration::from_secs(10)));
         tokio::time::advance(Duration::from_secs(11)).await;
         assert_eq!(kv.get("a").await.unwrap(), None);
-        assert!(kv.set_if_absent("a", b"2".to_vec(), None).await.unwrap());
+        assert!(kv.set_if_absent("a", b"x".to_vec(), None).await.unwrap());
         assert_eq!(kv.incr("n", 2, Some(Duration::from_secs(5))).await.unwrap(), 2);
         assert_eq!(kv.incr("n", 3, None).await.unwrap(), 5);
         assert!(kv.incr("a", 1, None).await.is_err());

@@ -1,29 +1,118 @@
-//! `recursive`: split on the largest markdown structure that fits (sections, blocks,
-//! paragraphs, lines, sentences, words), with overlap between neighbours.
-
-use text_splitter::{ChunkConfig, MarkdownSplitter};
+//! `recursive`: the classic recursive character splitter (the seeds' default). Split on the
+//! first separator of `["\n\n", "\n", " ", ""]` present in the text, merge neighbouring
+//! pieces up to `chunk_size`, carry `chunk_overlap` over from one chunk to the next, and
+//! recurse with the next separator into pieces still too long. Sizes are measured in
+//! characters, or in tokens on request.
 
 use super::Piece;
 use crate::domain::{ChunkingConfig, SizeUnit};
 use crate::tokens::TokenCounter;
 
-pub(crate) fn split(body: &str, config: &ChunkingConfig, tokens: &TokenCounter) -> Vec<Piece> {
-    let size = config.chunk_size as usize;
-    let overlap = (config.chunk_overlap as usize).min(size.saturating_sub(1));
-    let collect = |iter: &mut dyn Iterator<Item = (usize, &str)>| {
-        iter.map(|(start, text)| Piece { start, text: text.to_owned() }).collect::<Vec<_>>()
-    };
-    match config.size_unit {
-        SizeUnit::Characters => {
-            let chunk_config = ChunkConfig::new(size).with_overlap(overlap).expect("overlap is below the size");
-            collect(&mut MarkdownSplitter::new(chunk_config).chunk_indices(body))
-        }
-        SizeUnit::Tokens => {
-            let chunk_config = ChunkConfig::new(size)
-                .with_overlap(overlap)
-                .expect("overlap is below the size")
-                .with_sizer(tokens.tokenizer().clone());
-            collect(&mut MarkdownSplitter::new(chunk_config).chunk_indices(body))
+const SEPARATORS: [&str; 4] = ["\n\n", "\n", " ", ""];
+
+struct Splitter<'a> {
+    size: usize,
+    overlap: usize,
+    unit: SizeUnit,
+    tokens: &'a TokenCounter,
+}
+
+impl Splitter<'_> {
+    fn len(&self, text: &str) -> usize {
+        match self.unit {
+            SizeUnit::Characters => text.chars().count(),
+            SizeUnit::Tokens => self.tokens.count(text).saturating_sub(2),
         }
     }
+
+    /// Pieces of `text[range]` cut before each occurrence of `sep` (the separator stays at
+    /// the start of the following piece); `""` cuts between characters.
+    fn cut(text: &str, start: usize, end: usize, sep: &str) -> Vec<(usize, usize)> {
+        let slice = &text[start..end];
+        if sep.is_empty() {
+            return slice.char_indices().map(|(i, c)| (start + i, start + i + c.len_utf8())).collect();
+        }
+        let mut out = Vec::new();
+        let mut last = 0;
+        for (i, _) in slice.match_indices(sep) {
+            if i > last {
+                out.push((start + last, start + i));
+            }
+            last = i;
+        }
+        if last < slice.len() {
+            out.push((start + last, end));
+        }
+        out.retain(|(s, e)| s < e);
+        out
+    }
+
+    fn split(&self, text: &str, start: usize, end: usize, level: usize, out: &mut Vec<(usize, usize)>) {
+        let slice = &text[start..end];
+        let level = (level..SEPARATORS.len())
+            .find(|&l| SEPARATORS[l].is_empty() || slice.contains(SEPARATORS[l]))
+            .unwrap_or(SEPARATORS.len() - 1);
+        let pieces = Self::cut(text, start, end, SEPARATORS[level]);
+        let mut good: Vec<(usize, usize)> = Vec::new();
+        for (s, e) in pieces {
+            if self.len(&text[s..e]) < self.size {
+                good.push((s, e));
+            } else {
+                if !good.is_empty() {
+                    self.merge(text, &good, out);
+                    good.clear();
+                }
+                if level + 1 >= SEPARATORS.len() {
+                    out.push((s, e));
+                } else {
+                    self.split(text, s, e, level + 1, out);
+                }
+            }
+        }
+        if !good.is_empty() {
+            self.merge(text, &good, out);
+        }
+    }
+
+    /// Merges contiguous pieces into chunks of at most `size`, each starting with up to
+    /// `overlap` of the previous chunk's end.
+    fn merge(&self, text: &str, pieces: &[(usize, usize)], out: &mut Vec<(usize, usize)>) {
+        let mut current: std::collections::VecDeque<(usize, usize, usize)> = std::collections::VecDeque::new();
+        let mut total = 0;
+        for &(s, e) in pieces {
+            let len = self.len(&text[s..e]);
+            if total + len > self.size && !current.is_empty() {
+                out.push((current.front().expect("non-empty").0, current.back().expect("non-empty").1));
+                while total > self.overlap || (total + len > self.size && total > 0) {
+                    let (_, _, l) = current.pop_front().expect("total > 0 means pieces remain");
+                    total -= l;
+                }
+            }
+            current.push_back((s, e, len));
+            total += len;
+        }
+        if let (Some(first), Some(last)) = (current.front(), current.back()) {
+            out.push((first.0, last.1));
+        }
+    }
+}
+
+pub(crate) fn split(body: &str, config: &ChunkingConfig, tokens: &TokenCounter) -> Vec<Piece> {
+    let size = config.chunk_size as usize;
+    let splitter = Splitter {
+        size,
+        overlap: (config.chunk_overlap as usize).min(size.saturating_sub(1)),
+        unit: config.size_unit,
+        tokens,
+    };
+    let mut ranges = Vec::new();
+    splitter.split(body, 0, body.len(), 0, &mut ranges);
+    ranges
+        .into_iter()
+        .filter_map(|(s, e)| {
+            let raw = &body[s..e];
+            let text = raw.trim();
+            (!text.is_empty()).then(|| Piece { start: s + (raw.len() - raw.trim_start().len()), text: text.to_owned() })
+        })
+        .collect()
 }

@@ -26,7 +26,7 @@ fn heading_paths_anchors_and_offsets() {
         anchors: vec![HeadingAnchor { text: "On Linux".into(), id: "linux-install".into() }],
     };
     let stored = render_document(&meta, DOC);
-    let config = ChunkingConfig { chunk_size: 60, chunk_overlap: 0, ..Default::default() };
+    let config = ChunkingConfig { chunk_size: 30, chunk_overlap: 0, ..Default::default() };
     let chunks = chunker().chunk_document(&stored, page(), &config, true);
     assert!(chunks.len() >= 4, "{chunks:#?}");
     for c in &chunks {

@@ -325,6 +325,24 @@ fn heading_anchors(root: &Rc<Node>) -> (Vec<HeadingAnchor>, Option<String>) {
     (anchors, first_h1)
 }
 
+/// `| a    | b |` to `| a | b |` and `| ---- |` to `| --- |`: alignment padding costs
+/// tokens and says nothing.
+fn compact_table_row(line: &str) -> std::borrow::Cow<'_, str> {
+    let t = line.trim();
+    if !(t.len() >= 2 && t.starts_with('|') && t.ends_with('|')) || t.contains("\\|") {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let cells: Vec<&str> = t[1..t.len() - 1].split('|').map(str::trim).collect();
+    let mut row = String::from("|");
+    for cell in cells {
+        let rule = !cell.is_empty() && cell.chars().all(|c| c == '-' || c == ':');
+        row.push(' ');
+        row.push_str(if rule { "---" } else { cell });
+        row.push_str(" |");
+    }
+    std::borrow::Cow::Owned(row)
+}
+
 fn tidy(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     let mut blank_run = 0;
@@ -344,7 +362,11 @@ fn tidy(markdown: &str) -> String {
             continue;
         }
         blank_run = 0;
-        out.push_str(line);
+        if in_fence {
+            out.push_str(line);
+        } else {
+            out.push_str(&compact_table_row(line));
+        }
         out.push('\n');
     }
     out.trim().to_owned() + "\n"
