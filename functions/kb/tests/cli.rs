@@ -1,0 +1,112 @@
+//! The `kb` program end to end: ingest a fixture site, search it, list its pages, and the
+//! errors a user gets for bad input.
+
+use std::process::{Command, Output};
+
+use kb_e2e::docs_site::{topic_sentence, DocsSite};
+use kb_e2e::{FixtureServer, Response, Site};
+use serde_json::Value;
+
+fn kb(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
+        .output()
+        .expect("run kb")
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "kb failed: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {stdout}"))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingest_search_pages_and_list() {
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url("/docs/");
+    let data = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        kb(&data, &["ingest", &url, "--max-depth", "3", "--include", "/docs/**", "--exclude", "/docs/private/**", "--json"])
+    })
+    .await
+    .unwrap();
+    let report = json(&out);
+    assert_eq!(report["status"], "ready");
+    let stats = &report["stats"];
+    assert_eq!(stats["pages_discovered"], site.expected.len());
+    assert_eq!(stats["pages_scraped"], site.expected.len());
+    assert_eq!(stats["pages_failed"], 0);
+    assert_eq!(stats["chunks_created"], stats["embeddings_generated"]);
+    assert_eq!(stats["chunks_created"], stats["vectors_indexed"]);
+    assert!(report["failed_pages"].as_array().unwrap().is_empty());
+    assert!(report["duration_ms"].as_u64().unwrap() > 0);
+    let kb_id = report["kb_id"].as_str().unwrap().to_owned();
+
+    let data = dir.path().to_owned();
+    let id = kb_id.clone();
+    let query = topic_sentence(2, 3);
+    let out = tokio::task::spawn_blocking(move || kb(&data, &["search", "--kb", &id, "--top-k", "3", "--json", &query]))
+        .await
+        .unwrap();
+    let results = json(&out);
+    let first = &results["results"][0];
+    assert!(first["url"].as_str().unwrap().ends_with("/docs/s2/t3"), "{first}");
+    for field in ["title", "heading_path", "text", "score", "chunk_id"] {
+        assert!(!first[field].is_null(), "{field} present");
+    }
+    assert_eq!(results["results"].as_array().unwrap().len(), 3);
+
+    let pages = json(&kb(dir.path(), &["pages", "--kb", &kb_id, "--json"]));
+    let pages = pages["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), site.expected.len());
+    assert!(pages.iter().all(|p| p["status"] == "indexed" && p["chunks"].as_u64().unwrap() > 0));
+    assert!(pages.iter().any(|p| p["depth"] == 3));
+
+    let list = json(&kb(dir.path(), &["list", "--json"]));
+    let kbs = list["knowledge_bases"].as_array().unwrap();
+    assert_eq!(kbs.len(), 1);
+    assert_eq!(kbs[0]["kb_id"], kb_id.as_str());
+    assert_eq!(kbs[0]["status"], "ready");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
+    let mut site = Site::default();
+    site.page("/file.pdf", Response::new(200, "application/pdf", b"%PDF-1.4 not html".to_vec()));
+    site.page("/gone", Response::new(404, "text/html", b"<h1>gone</h1>".to_vec()));
+    let server = FixtureServer::start(site).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = server.url("/file.pdf");
+    let gone = server.url("/gone");
+    let data = dir.path().to_owned();
+    let cases = tokio::task::spawn_blocking(move || {
+        vec![
+            ("malformed URL", kb(&data, &["ingest", "http://exa mple.com/"]), 2, "malformed URL"),
+            ("unsupported scheme", kb(&data, &["ingest", "ftp://example.com/"]), 2, "unsupported scheme"),
+            ("unreachable host", kb(&data, &["ingest", "http://127.0.0.1:9/"]), 1, "cannot fetch"),
+            ("not HTML", kb(&data, &["ingest", &pdf]), 1, "not an HTML page"),
+            ("HTTP error", kb(&data, &["ingest", &gone]), 1, "HTTP 404"),
+            ("max pages 0", kb(&data, &["ingest", "http://127.0.0.1:9/", "--max-pages", "0"]), 2, "--max-pages"),
+            ("unknown KB", kb(&data, &["search", "--kb", "00000000-0000-0000-0000-000000000000", "x"]), 2, "no knowledge base"),
+            ("not a KB id", kb(&data, &["pages", "--kb", "nope"]), 2, "not a knowledge base id"),
+        ]
+    })
+    .await
+    .unwrap();
+    for (case, out, code, message) in cases {
+        assert_eq!(out.status.code(), Some(code), "{case}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{case}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{case}: nothing on stdout");
+    }
+    let list = json(&kb(dir.path(), &["list", "--json"]));
+    assert!(list["knowledge_bases"].as_array().unwrap().is_empty(), "failed commands create nothing");
+}
