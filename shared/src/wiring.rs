@@ -2,13 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::adapters::http_fetcher::HttpFetcher;
-use crate::adapters::local_blob::LocalDirBlobStore;
-use crate::adapters::memory_kv::InMemoryKv;
-use crate::adapters::memory_queue::InProcessQueue;
 use crate::chunking::Chunker;
-use crate::pipeline::Context;
-use crate::ports::{Catalog, Embedder, VectorIndex};
 use crate::settings::Settings;
 use crate::tokens::{ModelDir, TokenCounter};
 
@@ -41,7 +35,7 @@ impl Roles {
 /// # Errors
 /// The SQLite file cannot be opened.
 #[cfg(feature = "sqlite")]
-pub async fn embedded_catalog(settings: &Settings) -> Result<Arc<dyn Catalog>, WiringError> {
+pub async fn embedded_catalog(settings: &Settings) -> Result<Arc<dyn crate::ports::Catalog>, WiringError> {
     let path = settings.sqlite_path();
     Ok(Arc::new(crate::adapters::sql_catalog::SqliteCatalog::open(path.to_string_lossy().as_ref()).await?))
 }
@@ -51,7 +45,7 @@ pub async fn embedded_catalog(settings: &Settings) -> Result<Arc<dyn Catalog>, W
 /// # Errors
 /// Another process holds it, or it cannot be opened.
 #[cfg(feature = "edge")]
-pub fn embedded_index(settings: &Settings) -> Result<Arc<dyn VectorIndex>, WiringError> {
+pub fn embedded_index(settings: &Settings) -> Result<Arc<dyn crate::ports::VectorIndex>, WiringError> {
     Ok(Arc::new(crate::adapters::edge_index::EdgeVectorIndex::open(settings.vector_dir())?))
 }
 
@@ -60,7 +54,7 @@ pub fn embedded_index(settings: &Settings) -> Result<Arc<dyn VectorIndex>, Wirin
 /// # Errors
 /// The model directory is missing or unusable.
 #[cfg(feature = "candle")]
-pub fn embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, WiringError> {
+pub fn embedder(settings: &Settings) -> Result<Arc<dyn crate::ports::Embedder>, WiringError> {
     let info = ModelDir::open(&settings.model_dir)?;
     Ok(Arc::new(crate::adapters::candle_embedder::CandleEmbedder::load(info)?))
 }
@@ -80,11 +74,14 @@ pub fn chunker(settings: &Settings) -> Result<Arc<Chunker>, WiringError> {
 /// # Errors
 /// An adapter could not be opened.
 #[cfg(all(feature = "sqlite", feature = "edge", feature = "candle"))]
-pub async fn embedded_context(settings: Settings, roles: Roles) -> Result<Context, WiringError> {
+pub async fn embedded_context(settings: Settings, roles: Roles) -> Result<crate::pipeline::Context, WiringError> {
+    use crate::adapters::{
+        http_fetcher::HttpFetcher, local_blob::LocalDirBlobStore, memory_kv::InMemoryKv, memory_queue::InProcessQueue,
+    };
     let settings = Arc::new(settings);
     let catalog = embedded_catalog(&settings).await?;
     let index = embedded_index(&settings)?;
-    Ok(Context {
+    Ok(crate::pipeline::Context {
         blobs: Arc::new(LocalDirBlobStore::open(settings.blob_dir())?),
         queue: Arc::new(InProcessQueue::new(settings.visibility_timeout, settings.max_receives)),
         catalog,

@@ -2,6 +2,7 @@
 //! generated documentation site with the boilerplate real sites have, and a server that
 //! logs every request.
 
+pub mod bench_site;
 pub mod docs_site;
 pub mod server;
 

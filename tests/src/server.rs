@@ -95,9 +95,17 @@ impl FixtureServer {
     /// # Panics
     /// The port cannot be bound.
     pub async fn start(site: Site) -> Self {
+        Self::start_on(site, 0).await
+    }
+
+    /// Serves `site` on 127.0.0.1:`port` (0 for a free one).
+    ///
+    /// # Panics
+    /// The port cannot be bound.
+    pub async fn start_on(site: Site, port: u16) -> Self {
         let shared = Arc::new(Shared { site, log: Mutex::new(Vec::new()), hits: Mutex::new(HashMap::new()) });
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fixture server");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind fixture server");
         let addr = listener.local_addr().expect("local address");
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("fixture server");

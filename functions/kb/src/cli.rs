@@ -90,8 +90,8 @@ pub struct SearchArgs {
 
 pub fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "info,kb_shared=info",
+        0 => "warn,qdrant_edge=error",
+        1 => "info,qdrant_edge=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")

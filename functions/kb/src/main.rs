@@ -1,8 +1,6 @@
 //! `kb`: the knowledge-base builder in one process (the local runner of every function).
 
-mod alloc;
-mod cli;
-mod commands;
+use kb_cli::{alloc, cli, commands};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -3,11 +3,14 @@
 //! pooling and normalisation its sentence-transformers config asks for.
 //!
 //! Throughput matters (it is the slowest stage), so texts are sorted by token length and
-//! grouped into forward passes of similar lengths, and the forward pass runs without any
-//! padding: the dense layers see all tokens of a group as one matrix and only attention is
-//! computed per text (see [`bert`]).
+//! grouped into forward passes of similar lengths; the passes run side by side, one per
+//! core, on the embedder's own thread pool (a lone pass still gets every core: the matrix
+//! products fork onto idle workers); and the forward pass runs without any padding: the
+//! dense layers see all tokens of a group as one matrix and only attention is computed per
+//! text (see [`bert`]), with element-wise work in fused kernels ([`kernels`]).
 
 mod bert;
+mod kernels;
 
 use std::sync::Arc;
 
@@ -20,9 +23,9 @@ use crate::tokens::{ModelDir, Pooling};
 pub use bert::BertModel;
 
 /// Tokens of one forward pass at most (several texts of similar length share it).
-const TOKENS_PER_PASS: usize = 2048;
+const TOKENS_PER_PASS: usize = 1024;
 /// Texts in one forward pass at most.
-const TEXTS_PER_PASS: usize = 32;
+const TEXTS_PER_PASS: usize = 16;
 
 pub struct CandleEmbedder {
     inner: Arc<Inner>,
@@ -32,6 +35,7 @@ struct Inner {
     model: BertModel,
     tokenizer: tokenizers::Tokenizer,
     info: ModelDir,
+    pool: rayon::ThreadPool,
 }
 
 impl CandleEmbedder {
@@ -52,7 +56,13 @@ impl CandleEmbedder {
                 info.hidden_size
             )));
         }
-        Ok(Self { inner: Arc::new(Inner { model, tokenizer, info }) })
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("embed-{i}"))
+            .build()
+            .map_err(|e| EmbedError::Unavailable(format!("embedding threads: {e}")))?;
+        Ok(Self { inner: Arc::new(Inner { model, tokenizer, info, pool }) })
     }
 
     /// Embeds synchronously (the caller is on a blocking thread).
@@ -83,7 +93,7 @@ impl Inner {
         // Longest first, so each pass groups texts of similar length.
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-        let mut out = vec![Vec::new(); ids.len()];
+        let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut start = 0;
         while start < order.len() {
             let mut end = start;
@@ -96,15 +106,25 @@ impl Inner {
                 tokens += n;
                 end += 1;
             }
-            let group: Vec<&[u32]> = order[start..end].iter().map(|&i| ids[i].as_slice()).collect();
-            let vectors = self
-                .model
-                .sentence_embeddings(&group, self.info.pooling == Pooling::Cls, self.info.normalize)
-                .map_err(|e| EmbedError::Failed(e.to_string()))?;
-            for (&i, v) in order[start..end].iter().zip(vectors) {
+            groups.push(order[start..end].to_vec());
+            start = end;
+        }
+        let vectors: Vec<candle_core::Result<Vec<Vec<f32>>>> = self.pool.install(|| {
+            use rayon::prelude::*;
+            groups
+                .par_iter()
+                .map(|group| {
+                    let texts: Vec<&[u32]> = group.iter().map(|&i| ids[i].as_slice()).collect();
+                    self.model.sentence_embeddings(&texts, self.info.pooling == Pooling::Cls, self.info.normalize)
+                })
+                .collect()
+        });
+        let mut out = vec![Vec::new(); ids.len()];
+        for (group, result) in groups.iter().zip(vectors) {
+            let result = result.map_err(|e| EmbedError::Failed(e.to_string()))?;
+            for (&i, v) in group.iter().zip(result) {
                 out[i] = v;
             }
-            start = end;
         }
         Ok(out)
     }

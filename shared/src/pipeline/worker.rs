@@ -183,7 +183,8 @@ impl Concurrency {
 /// Long-polling time of one receive.
 const POLL: Duration = Duration::from_millis(500);
 
-async fn run_queue(ctx: Context, queue: QueueName, slots: usize, mut stop: watch::Receiver<bool>) {
+/// Works on one queue with up to `slots` messages at once until `stop` turns true.
+pub async fn run_queue(ctx: Context, queue: QueueName, slots: usize, mut stop: watch::Receiver<bool>) {
     let semaphore = Arc::new(Semaphore::new(slots.max(1)));
     loop {
         if *stop.borrow() {

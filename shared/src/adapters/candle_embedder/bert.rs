@@ -1,13 +1,16 @@
 //! BERT encoder forward pass without padding. The token rows of every text in a pass are
 //! stacked into one `[tokens, hidden]` matrix for the embeddings, the projections and the
-//! feed-forward layers (the bulk of the work, as a few large matrix products); attention is
-//! computed per text on its own rows, so no attention mask and no padded position exists.
+//! feed-forward layers (the bulk of the work: a few large matrix products on candle); the
+//! attention is computed per text on its own rows, so there is no attention mask and no
+//! padded position. Element-wise work runs in fused kernels ([`super::kernels`]).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Result, Tensor};
 use serde::Deserialize;
+
+use super::kernels::{layer_norm_row, AddLayerNorm, BiasAdd, BiasGelu, ScaledSoftmax};
 
 #[derive(Deserialize)]
 struct Config {
@@ -30,43 +33,28 @@ struct Linear {
     bias: Tensor,
 }
 
-impl Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.matmul(&self.weight_t)?.broadcast_add(&self.bias)
-    }
-}
-
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f32,
-}
-
-impl LayerNorm {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
-    }
-}
-
 struct Layer {
     qkv: Linear,
-    attention_out: Linear,
-    attention_norm: LayerNorm,
+    attention_out: Tensor,
+    attention_norm: AddLayerNorm,
     intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
+    output: Tensor,
+    output_norm: AddLayerNorm,
 }
 
 /// A loaded BERT-family encoder.
 pub struct BertModel {
-    word_embeddings: Tensor,
-    position_embeddings: Tensor,
-    token_type_row: Tensor,
-    embeddings_norm: LayerNorm,
+    word_embeddings: Vec<f32>,
+    position_embeddings: Vec<f32>,
+    max_positions: usize,
+    token_type_row: Vec<f32>,
+    embeddings_gamma: Vec<f32>,
+    embeddings_beta: Vec<f32>,
+    eps: f32,
     layers: Vec<Layer>,
     heads: usize,
     hidden: usize,
-    exact_gelu: bool,
+    device: Device,
 }
 
 struct Weights {
@@ -89,12 +77,25 @@ impl Weights {
         t.to_dtype(DType::F32)
     }
 
-    fn linear(&self, name: &str) -> Result<Linear> {
-        Ok(Linear { weight_t: self.get(&format!("{name}.weight"))?.t()?.contiguous()?, bias: self.get(&format!("{name}.bias"))? })
+    fn vec(&self, name: &str) -> Result<Vec<f32>> {
+        self.get(name)?.flatten_all()?.to_vec1()
     }
 
-    fn norm(&self, name: &str, eps: f64) -> Result<LayerNorm> {
-        Ok(LayerNorm { weight: self.get(&format!("{name}.weight"))?, bias: self.get(&format!("{name}.bias"))?, eps: eps as f32 })
+    fn transposed(&self, name: &str) -> Result<Tensor> {
+        self.get(&format!("{name}.weight"))?.t()?.contiguous()
+    }
+
+    fn linear(&self, name: &str) -> Result<Linear> {
+        Ok(Linear { weight_t: self.transposed(name)?, bias: self.get(&format!("{name}.bias"))? })
+    }
+
+    fn add_norm(&self, dense: &str, norm: &str, eps: f64) -> Result<AddLayerNorm> {
+        Ok(AddLayerNorm {
+            gamma: self.vec(&format!("{norm}.weight"))?,
+            beta: self.vec(&format!("{norm}.bias"))?,
+            bias: self.vec(&format!("{dense}.bias"))?,
+            eps: eps as f32,
+        })
     }
 }
 
@@ -106,6 +107,12 @@ impl BertModel {
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let config: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json"))?)
             .map_err(|e| candle_core::Error::Msg(format!("config.json: {e}")))?;
+        if matches!(config.hidden_act.as_deref(), Some(act) if act != "gelu") {
+            return Err(candle_core::Error::Msg(format!(
+                "unsupported activation {:?} (BERT-family models with exact GELU are supported)",
+                config.hidden_act
+            )));
+        }
         let data = std::fs::read(dir.join("model.safetensors"))?;
         let tensors = candle_core::safetensors::load_buffer(&data, device)?;
         let prefix = if tensors.contains_key("bert.embeddings.word_embeddings.weight") { "bert." } else { "" };
@@ -123,23 +130,28 @@ impl BertModel {
             };
             layers.push(Layer {
                 qkv,
-                attention_out: w.linear(&format!("{p}.attention.output.dense"))?,
-                attention_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
+                attention_out: w.transposed(&format!("{p}.attention.output.dense"))?,
+                attention_norm: w.add_norm(&format!("{p}.attention.output.dense"), &format!("{p}.attention.output.LayerNorm"), eps)?,
                 intermediate: w.linear(&format!("{p}.intermediate.dense"))?,
-                output: w.linear(&format!("{p}.output.dense"))?,
-                output_norm: w.norm(&format!("{p}.output.LayerNorm"), eps)?,
+                output: w.transposed(&format!("{p}.output.dense"))?,
+                output_norm: w.add_norm(&format!("{p}.output.dense"), &format!("{p}.output.LayerNorm"), eps)?,
             });
         }
+        let position_embeddings = w.get("embeddings.position_embeddings.weight")?;
+        let max_positions = position_embeddings.dims()[0];
         let token_types = w.get("embeddings.token_type_embeddings.weight")?;
         Ok(Self {
-            word_embeddings: w.get("embeddings.word_embeddings.weight")?,
-            position_embeddings: w.get("embeddings.position_embeddings.weight")?,
-            token_type_row: token_types.narrow(0, 0, 1)?,
-            embeddings_norm: w.norm("embeddings.LayerNorm", eps)?,
+            word_embeddings: w.vec("embeddings.word_embeddings.weight")?,
+            position_embeddings: position_embeddings.flatten_all()?.to_vec1()?,
+            max_positions,
+            token_type_row: token_types.narrow(0, 0, 1)?.flatten_all()?.to_vec1()?,
+            embeddings_gamma: w.vec("embeddings.LayerNorm.weight")?,
+            embeddings_beta: w.vec("embeddings.LayerNorm.bias")?,
+            eps: eps as f32,
             layers,
             heads: config.num_attention_heads,
             hidden: config.hidden_size,
-            exact_gelu: !matches!(config.hidden_act.as_deref(), Some("gelu_new" | "gelu_pytorch_tanh")),
+            device: device.clone(),
         })
     }
 
@@ -148,29 +160,45 @@ impl BertModel {
         self.hidden
     }
 
+    /// Word + position + token-type embeddings, layer-normalised: `[tokens, hidden]`.
+    fn embed_tokens(&self, texts: &[&[u32]]) -> Result<Tensor> {
+        let h = self.hidden;
+        let total: usize = texts.iter().map(|t| t.len()).sum();
+        let vocab = self.word_embeddings.len() / h;
+        let mut x = vec![0f32; total * h];
+        let mut rows = x.chunks_exact_mut(h);
+        for text in texts {
+            if text.len() > self.max_positions {
+                candle_core::bail!("{} tokens exceed the model's {} positions", text.len(), self.max_positions);
+            }
+            for (pos, &id) in text.iter().enumerate() {
+                let id = id as usize;
+                if id >= vocab {
+                    candle_core::bail!("token id {id} outside the vocabulary of {vocab}");
+                }
+                let row = rows.next().expect("one row per token");
+                let word = &self.word_embeddings[id * h..(id + 1) * h];
+                let position = &self.position_embeddings[pos * h..(pos + 1) * h];
+                for (i, r) in row.iter_mut().enumerate() {
+                    *r = word[i] + position[i] + self.token_type_row[i];
+                }
+                layer_norm_row(row, &self.embeddings_gamma, &self.embeddings_beta, self.eps);
+            }
+        }
+        Tensor::from_vec(x, (total, h), &self.device)
+    }
+
     /// Token vectors of every text, stacked: `[sum of lengths, hidden]`.
     ///
     /// # Errors
     /// A tensor operation failed.
     pub fn forward(&self, texts: &[&[u32]]) -> Result<Tensor> {
-        let device = self.word_embeddings.device();
         let lens: Vec<usize> = texts.iter().map(|t| t.len()).collect();
-        let total: usize = lens.iter().sum();
-        let ids: Vec<u32> = texts.iter().flat_map(|t| t.iter().copied()).collect();
-        let positions: Vec<u32> = lens.iter().flat_map(|&n| 0..n as u32).collect();
-        let ids = Tensor::from_vec(ids, total, device)?;
-        let positions = Tensor::from_vec(positions, total, device)?;
-        let x = self
-            .word_embeddings
-            .embedding(&ids)?
-            .add(&self.position_embeddings.embedding(&positions)?)?
-            .broadcast_add(&self.token_type_row)?;
-        let mut x = self.embeddings_norm.forward(&x)?;
-
+        let mut x = self.embed_tokens(texts)?;
         let head_dim = self.hidden / self.heads;
-        let scale = 1.0 / (head_dim as f64).sqrt();
+        let scale = 1.0 / (head_dim as f32).sqrt();
         for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x)?;
+            let qkv = x.matmul(&layer.qkv.weight_t)?.apply_op2_no_bwd(&layer.qkv.bias, &BiasAdd)?;
             let mut contexts = Vec::with_capacity(lens.len());
             let mut offset = 0;
             for &n in &lens {
@@ -183,16 +211,14 @@ impl BertModel {
                         .contiguous()
                 };
                 let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-                let scores = (q.matmul(&k.t()?)? * scale)?;
-                let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+                let probs = q.matmul(&k.t()?)?.apply_op1_no_bwd(&ScaledSoftmax(scale))?;
                 let context = probs.matmul(&v)?.transpose(0, 1)?.reshape((n, self.hidden))?;
                 contexts.push(context);
             }
             let context = Tensor::cat(&contexts, 0)?;
-            let attended = layer.attention_norm.forward(&layer.attention_out.forward(&context)?.add(&x)?)?;
-            let hidden = layer.intermediate.forward(&attended)?;
-            let hidden = if self.exact_gelu { hidden.gelu_erf()? } else { hidden.gelu()? };
-            x = layer.output_norm.forward(&layer.output.forward(&hidden)?.add(&attended)?)?;
+            let attended = context.matmul(&layer.attention_out)?.apply_op2_no_bwd(&x, &layer.attention_norm)?;
+            let hidden = attended.matmul(&layer.intermediate.weight_t)?.apply_op2_no_bwd(&layer.intermediate.bias, &BiasGelu)?;
+            x = hidden.matmul(&layer.output)?.apply_op2_no_bwd(&attended, &layer.output_norm)?;
         }
         Ok(x)
     }
@@ -203,15 +229,24 @@ impl BertModel {
     /// # Errors
     /// A tensor operation failed.
     pub fn sentence_embeddings(&self, texts: &[&[u32]], cls: bool, normalize: bool) -> Result<Vec<Vec<f32>>> {
-        let tokens = self.forward(texts)?;
+        let tokens: Vec<f32> = self.forward(texts)?.flatten_all()?.to_vec1()?;
+        let h = self.hidden;
         let mut out = Vec::with_capacity(texts.len());
         let mut offset = 0;
         for t in texts {
-            let n = t.len();
-            let rows = tokens.narrow(0, offset, n)?;
-            offset += n;
-            let pooled = if cls { rows.narrow(0, 0, 1)?.squeeze(0)? } else { rows.mean(0)? };
-            let mut v: Vec<f32> = pooled.to_vec1()?;
+            let rows = &tokens[offset * h..(offset + t.len()) * h];
+            offset += t.len();
+            let mut v = if cls || t.is_empty() {
+                rows.get(..h).map_or_else(|| vec![0.0; h], <[f32]>::to_vec)
+            } else {
+                let mut sum = vec![0f32; h];
+                for row in rows.chunks_exact(h) {
+                    sum.iter_mut().zip(row).for_each(|(s, r)| *s += r);
+                }
+                let n = t.len() as f32;
+                sum.iter_mut().for_each(|s| *s /= n);
+                sum
+            };
             if normalize {
                 let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
                 v.iter_mut().for_each(|x| *x /= norm);
