@@ -3,8 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+. scripts/services.sh
 
 scripts/setup.sh
+start_postgres
+start_redis
+start_moto
+trap stop_services EXIT
+
+echo "==> infra/validate.sh (template, compose, scripts)" >&2
+infra/validate.sh >&2
 
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)" >&2
 cargo test --workspace --all-targets --locked -- --test-threads "${KB_TEST_THREADS:-4}"

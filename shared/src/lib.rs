@@ -3,10 +3,17 @@
 //! and choose their adapters once, at start-up, from [`settings::Settings`].
 
 pub mod adapters;
+#[cfg(feature = "http")]
+pub mod api;
+#[cfg(feature = "qdrant")]
+pub mod bm25;
 pub mod chunking;
 pub mod crawl;
 pub mod domain;
+pub mod drivers;
 pub mod error;
+#[cfg(feature = "files")]
+pub mod files;
 pub mod messages;
 pub mod pipeline;
 pub mod ports;

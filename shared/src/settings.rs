@@ -34,6 +34,28 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Which vector index a process uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorIndexKind {
+    /// A Qdrant server (`QDRANT_URL`).
+    Qdrant,
+    /// pgvector in the catalog's Postgres (`DATABASE_URL`).
+    PgVector,
+    /// qdrant-edge in this process (`KB_DATA_DIR/vectors`).
+    Embedded,
+}
+
+impl VectorIndexKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VectorIndexKind::Qdrant => "qdrant",
+            VectorIndexKind::PgVector => "pgvector",
+            VectorIndexKind::Embedded => "embedded",
+        }
+    }
+}
+
 /// Every setting of a process.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -56,6 +78,34 @@ pub struct Settings {
     pub max_receives: u32,
     /// `KB_VISIBILITY_TIMEOUT_SECS`: how long a received message stays invisible.
     pub visibility_timeout: Duration,
+    /// `DATABASE_URL`: `postgres://` selects Postgres; `sqlite://` or absent, the embedded catalog.
+    pub database_url: Option<Secret>,
+    /// `REDIS_URL`: drafts and live status in Redis; absent, in this process.
+    pub redis_url: Option<Secret>,
+    /// `KB_REDIS_PREFIX`: prefix of every Redis key of this deployment.
+    pub redis_prefix: String,
+    /// `QDRANT_URL` (gRPC, e.g. `http://localhost:6334`).
+    pub qdrant_url: Option<String>,
+    /// `QDRANT_API_KEY`.
+    pub qdrant_api_key: Option<Secret>,
+    /// `KB_QDRANT_COLLECTION`: the collection holding every knowledge base's chunks.
+    pub qdrant_collection: String,
+    /// `KB_VECTOR_INDEX`: `qdrant` | `pgvector` | `embedded`; by default Qdrant when
+    /// `QDRANT_URL` is set, else pgvector when the catalog is Postgres, else embedded.
+    pub vector_index: VectorIndexKind,
+    /// `KB_BUCKET`: blobs in this S3 bucket; absent, in `KB_DATA_DIR/blobs`.
+    pub bucket: Option<String>,
+    /// `KB_CRAWL_QUEUE_URL`, `KB_CHUNK_QUEUE_URL`, `KB_EMBED_QUEUE_URL`: SQS queues; absent,
+    /// in-process queues.
+    pub queue_urls: Option<[String; 3]>,
+    /// `KB_JWT_SECRET`: HS256 secret of access tokens (at least 32 characters).
+    pub jwt_secret: Option<Secret>,
+    /// `KB_JWT_PUBLIC_KEY`: RSA public key (PEM, inline or a file path) to verify RS256 tokens.
+    pub jwt_public_key: Option<String>,
+    /// `KB_RATE_LIMIT_PER_MINUTE`: API requests per user per minute (0: no limit).
+    pub rate_limit_per_minute: u32,
+    /// `KB_MAX_UPLOAD_BYTES`: largest uploaded file.
+    pub max_upload_bytes: u64,
 }
 
 /// Name of the default model's directory under `<data dir>/models`.
@@ -98,7 +148,26 @@ impl Settings {
                 .transpose()?,
             max_receives: parse(&get, "KB_MAX_RECEIVES", 4, 1..=100)?,
             visibility_timeout: Duration::from_secs(parse(&get, "KB_VISIBILITY_TIMEOUT_SECS", 300, 1..=43_200)?),
+            redis_prefix: get("KB_REDIS_PREFIX").unwrap_or_else(|| "kb:".to_owned()),
+            qdrant_collection: get("KB_QDRANT_COLLECTION").unwrap_or_else(|| "kb_chunks".to_owned()),
+            vector_index: vector_index(&get)?,
+            bucket: get("KB_BUCKET"),
+            queue_urls: queue_urls(&get)?,
+            database_url: database_url(&get)?.map(Secret::new),
+            redis_url: get("REDIS_URL").map(Secret::new),
+            qdrant_url: get("QDRANT_URL"),
+            qdrant_api_key: get("QDRANT_API_KEY").map(Secret::new),
+            jwt_secret: get("KB_JWT_SECRET").map(Secret::new),
+            jwt_public_key: get("KB_JWT_PUBLIC_KEY"),
+            rate_limit_per_minute: parse(&get, "KB_RATE_LIMIT_PER_MINUTE", 600, 0..=1_000_000)?,
+            max_upload_bytes: parse(&get, "KB_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1024..=1024 * 1024 * 1024)?,
         })
+    }
+
+    /// Whether the catalog is Postgres.
+    #[must_use]
+    pub fn uses_postgres(&self) -> bool {
+        self.database_url.as_ref().is_some_and(|u| is_postgres(u.expose()))
     }
 
     /// Where the embedded catalog lives.
@@ -136,6 +205,58 @@ where
         });
     }
     Ok(value)
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, SettingsError> {
+    let Some(url) = get("DATABASE_URL") else { return Ok(None) };
+    if is_postgres(&url) || url.starts_with("sqlite:") {
+        Ok(Some(url))
+    } else {
+        Err(SettingsError {
+            var: "DATABASE_URL".to_owned(),
+            message: "expected a postgres:// or sqlite:// URL".to_owned(),
+        })
+    }
+}
+
+fn vector_index(get: &impl Fn(&str) -> Option<String>) -> Result<VectorIndexKind, SettingsError> {
+    let err = |message: String| SettingsError { var: "KB_VECTOR_INDEX".to_owned(), message };
+    let kind = match get("KB_VECTOR_INDEX").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("qdrant") => VectorIndexKind::Qdrant,
+        Some("pgvector") => VectorIndexKind::PgVector,
+        Some("embedded") => VectorIndexKind::Embedded,
+        Some(other) => return Err(err(format!("expected qdrant, pgvector or embedded, got {other:?}"))),
+        None if get("QDRANT_URL").is_some() => VectorIndexKind::Qdrant,
+        None if get("DATABASE_URL").is_some_and(|u| is_postgres(&u)) => VectorIndexKind::PgVector,
+        None => VectorIndexKind::Embedded,
+    };
+    if kind == VectorIndexKind::Qdrant && get("QDRANT_URL").is_none() {
+        return Err(err("qdrant needs QDRANT_URL".to_owned()));
+    }
+    if kind == VectorIndexKind::PgVector && !get("DATABASE_URL").is_some_and(|u| is_postgres(&u)) {
+        return Err(err("pgvector needs a postgres:// DATABASE_URL".to_owned()));
+    }
+    Ok(kind)
+}
+
+fn queue_urls(get: &impl Fn(&str) -> Option<String>) -> Result<Option<[String; 3]>, SettingsError> {
+    let vars = ["KB_CRAWL_QUEUE_URL", "KB_CHUNK_QUEUE_URL", "KB_EMBED_QUEUE_URL"];
+    let values: Vec<Option<String>> = vars.iter().map(|v| get(v)).collect();
+    match values.iter().filter(|v| v.is_some()).count() {
+        0 => Ok(None),
+        3 => Ok(Some([values[0].clone().unwrap(), values[1].clone().unwrap(), values[2].clone().unwrap()])),
+        _ => {
+            let missing = vars.iter().zip(&values).find(|(_, v)| v.is_none()).map(|(k, _)| *k).unwrap_or_default();
+            Err(SettingsError {
+                var: missing.to_owned(),
+                message: "set all three queue URLs (crawl, chunk, embed) or none".to_owned(),
+            })
+        }
+    }
 }
 
 fn parse_bool(var: &str, raw: &str) -> Result<bool, SettingsError> {
@@ -177,6 +298,29 @@ mod tests {
         assert_eq!(with(&[("KB_FETCH_TIMEOUT_SECS", "abc")]).unwrap_err().var, "KB_FETCH_TIMEOUT_SECS");
         assert_eq!(with(&[("KB_FETCH_TIMEOUT_SECS", "0")]).unwrap_err().var, "KB_FETCH_TIMEOUT_SECS");
         assert_eq!(with(&[("KB_ALLOW_PRIVATE_NETWORKS", "maybe")]).unwrap_err().var, "KB_ALLOW_PRIVATE_NETWORKS");
+    }
+
+    #[test]
+    fn services_and_their_defaults() {
+        let s = with(&[]).unwrap();
+        assert_eq!(s.vector_index, VectorIndexKind::Embedded);
+        assert!(s.queue_urls.is_none() && s.bucket.is_none() && !s.uses_postgres());
+        let s = with(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(s.vector_index, VectorIndexKind::PgVector);
+        assert!(s.uses_postgres());
+        assert_eq!(format!("{:?}", s.database_url), "Some(Secret(***))");
+        let s = with(&[("DATABASE_URL", "postgres://u@h/db"), ("QDRANT_URL", "http://q:6334")]).unwrap();
+        assert_eq!(s.vector_index, VectorIndexKind::Qdrant);
+        let s = with(&[("DATABASE_URL", "postgres://u@h/db"), ("QDRANT_URL", "http://q:6334"), ("KB_VECTOR_INDEX", "pgvector")])
+            .unwrap();
+        assert_eq!(s.vector_index, VectorIndexKind::PgVector);
+        assert_eq!(with(&[("KB_VECTOR_INDEX", "qdrant")]).unwrap_err().var, "KB_VECTOR_INDEX");
+        assert_eq!(with(&[("KB_VECTOR_INDEX", "pgvector")]).unwrap_err().var, "KB_VECTOR_INDEX");
+        assert_eq!(with(&[("KB_VECTOR_INDEX", "milvus")]).unwrap_err().var, "KB_VECTOR_INDEX");
+        assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(with(&[("KB_CRAWL_QUEUE_URL", "http://q/1")]).unwrap_err().var, "KB_CHUNK_QUEUE_URL");
+        let s = with(&[("KB_CRAWL_QUEUE_URL", "a"), ("KB_CHUNK_QUEUE_URL", "b"), ("KB_EMBED_QUEUE_URL", "c")]).unwrap();
+        assert_eq!(s.queue_urls, Some(["a".to_owned(), "b".to_owned(), "c".to_owned()]));
     }
 
     #[test]

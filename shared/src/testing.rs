@@ -23,3 +23,80 @@ pub fn model_dir() -> PathBuf {
 pub fn token_counter() -> TokenCounter {
     TokenCounter::open(&ModelDir::open(&model_dir()).expect("model directory")).expect("tokenizer")
 }
+
+/// Redis of the test machine (`KB_TEST_REDIS_URL`, default the local server).
+#[must_use]
+pub fn redis_url() -> String {
+    std::env::var("KB_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Postgres administration URL of the test machine (`KB_TEST_DATABASE_URL`).
+#[must_use]
+pub fn postgres_admin_url() -> String {
+    std::env::var("KB_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database created for one test and dropped when this value is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates an empty database on the test server.
+    ///
+    /// # Panics
+    /// The server is unreachable (start it: scripts/test.sh does).
+    pub async fn create() -> Self {
+        use sqlx::Connection as _;
+        let admin = postgres_admin_url();
+        let name = format!("kbtest_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("Postgres at {admin} is not reachable ({e}); scripts/test.sh starts it"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self { url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (postgres_admin_url(), self.name.clone());
+        // Dropped from async tests too: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The S3 + SQS test server (moto) that scripts/test.sh starts: `KB_TEST_AWS_ENDPOINT`.
+///
+/// # Panics
+/// The variable is not set.
+#[must_use]
+pub fn aws_endpoint() -> String {
+    std::env::var("KB_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!("KB_TEST_AWS_ENDPOINT is not set: run the tests with scripts/test.sh, which starts the S3/SQS server")
+    })
+}
+
+/// AWS configuration pointing at the test server, with static test credentials.
+#[cfg(feature = "aws")]
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(aws_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "kb-tests"))
+        .load()
+        .await
+}

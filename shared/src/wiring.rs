@@ -1,9 +1,13 @@
-//! Chooses the adapter behind every port from the settings, once per process.
+//! Chooses the adapter behind every port from the settings, once per process. Whatever is
+//! not configured falls back to the embedded adapter, so any mix works (Postgres with local
+//! blobs, SQS with SQLite, ...).
 
 use std::sync::Arc;
 
 use crate::chunking::Chunker;
-use crate::settings::Settings;
+use crate::pipeline::Context;
+use crate::ports::{BlobStore, Catalog, KeyValueStore, VectorIndex, WorkQueue};
+use crate::settings::{Settings, VectorIndexKind};
 use crate::tokens::{ModelDir, TokenCounter};
 
 /// Why a process could not start.
@@ -17,6 +21,9 @@ pub enum WiringError {
     Embedder(#[from] crate::ports::EmbedError),
     #[error("{0}")]
     Fetcher(#[from] crate::ports::FetchError),
+    /// A service is configured that this binary was built without.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Which roles this process plays (each loads only what it needs).
@@ -28,25 +35,139 @@ pub struct Roles {
 
 impl Roles {
     pub const ALL: Roles = Roles { chunker: true, embedder: true };
+    pub const NONE: Roles = Roles { chunker: false, embedder: false };
 }
 
-/// The catalog of the embedded deployment.
+#[allow(dead_code)]
+fn unsupported(var: &str, feature: &str) -> WiringError {
+    WiringError::Unsupported(format!("{var} is set, but this binary was built without the `{feature}` feature"))
+}
+
+/// The catalog the settings ask for, and the Postgres pool when it is Postgres.
+///
+/// # Errors
+/// The database cannot be opened, or this binary lacks its adapter.
+pub async fn catalog(settings: &Settings) -> Result<(Arc<dyn Catalog>, Option<PgPool>), WiringError> {
+    if settings.uses_postgres() {
+        #[cfg(feature = "postgres")]
+        {
+            let url = settings.database_url.as_ref().expect("checked").expose();
+            let catalog = crate::adapters::sql_catalog::PostgresCatalog::connect(url).await?;
+            let pool = catalog.pool().clone();
+            return Ok((Arc::new(catalog), Some(pool)));
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(unsupported("DATABASE_URL", "postgres"));
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let path = match &settings.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => settings.sqlite_path().to_string_lossy().into_owned(),
+        };
+        Ok((Arc::new(crate::adapters::sql_catalog::SqliteCatalog::open(&path).await?), None))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(WiringError::Unsupported("set DATABASE_URL: this binary has no embedded catalog".to_owned()))
+}
+
+/// The Postgres pool type (a placeholder without the `postgres` feature).
+#[cfg(feature = "postgres")]
+pub type PgPool = sqlx::PgPool;
+/// The Postgres pool type (a placeholder without the `postgres` feature).
+#[cfg(not(feature = "postgres"))]
+pub type PgPool = ();
+
+/// The embedded catalog (the local CLI's listings use it without the rest).
 ///
 /// # Errors
 /// The SQLite file cannot be opened.
-#[cfg(feature = "sqlite")]
-pub async fn embedded_catalog(settings: &Settings) -> Result<Arc<dyn crate::ports::Catalog>, WiringError> {
-    let path = settings.sqlite_path();
-    Ok(Arc::new(crate::adapters::sql_catalog::SqliteCatalog::open(path.to_string_lossy().as_ref()).await?))
+pub async fn embedded_catalog(settings: &Settings) -> Result<Arc<dyn Catalog>, WiringError> {
+    Ok(catalog(settings).await?.0)
 }
 
-/// The vector index of the embedded deployment.
+async fn blobs(settings: &Settings, aws: Option<&AwsConfig>) -> Result<Arc<dyn BlobStore>, WiringError> {
+    match &settings.bucket {
+        #[cfg(feature = "aws")]
+        Some(bucket) => Ok(Arc::new(crate::adapters::aws::S3BlobStore::new(aws.expect("loaded for a bucket"), bucket))),
+        #[cfg(not(feature = "aws"))]
+        Some(_) => {
+            let _ = aws;
+            Err(unsupported("KB_BUCKET", "aws"))
+        }
+        None => Ok(Arc::new(crate::adapters::local_blob::LocalDirBlobStore::open(settings.blob_dir())?)),
+    }
+}
+
+fn queue(settings: &Settings, aws: Option<&AwsConfig>) -> Result<Arc<dyn WorkQueue>, WiringError> {
+    match &settings.queue_urls {
+        #[cfg(feature = "aws")]
+        Some([crawl, chunk, embed]) => {
+            let urls = crate::adapters::aws::QueueUrls { crawl: crawl.clone(), chunk: chunk.clone(), embed: embed.clone() };
+            Ok(Arc::new(crate::adapters::aws::SqsQueue::new(aws.expect("loaded for queues"), urls, settings.max_receives)))
+        }
+        #[cfg(not(feature = "aws"))]
+        Some(_) => {
+            let _ = aws;
+            Err(unsupported("KB_CRAWL_QUEUE_URL", "aws"))
+        }
+        None => Ok(Arc::new(crate::adapters::memory_queue::InProcessQueue::new(
+            settings.visibility_timeout,
+            settings.max_receives,
+        ))),
+    }
+}
+
+async fn kv(settings: &Settings) -> Result<Arc<dyn KeyValueStore>, WiringError> {
+    match &settings.redis_url {
+        #[cfg(feature = "redis")]
+        Some(url) => Ok(Arc::new(crate::adapters::redis_kv::RedisKv::connect(url.expose(), &settings.redis_prefix).await?)),
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err(unsupported("REDIS_URL", "redis")),
+        None => Ok(Arc::new(crate::adapters::memory_kv::InMemoryKv::new())),
+    }
+}
+
+/// The vector index the settings ask for.
 ///
 /// # Errors
-/// Another process holds it, or it cannot be opened.
-#[cfg(feature = "edge")]
-pub fn embedded_index(settings: &Settings) -> Result<Arc<dyn crate::ports::VectorIndex>, WiringError> {
-    Ok(Arc::new(crate::adapters::edge_index::EdgeVectorIndex::open(settings.vector_dir())?))
+/// It cannot be opened, or this binary lacks its adapter.
+pub async fn index(settings: &Settings, pg: Option<&PgPool>) -> Result<Arc<dyn VectorIndex>, WiringError> {
+    match settings.vector_index {
+        VectorIndexKind::Qdrant => {
+            #[cfg(feature = "qdrant")]
+            {
+                let url = settings.qdrant_url.as_deref().expect("checked by the settings");
+                let key = settings.qdrant_api_key.as_ref().map(|k| k.expose().to_owned());
+                return Ok(Arc::new(
+                    crate::adapters::qdrant_index::QdrantIndex::connect(url, key, &settings.qdrant_collection).await?,
+                ));
+            }
+            #[cfg(not(feature = "qdrant"))]
+            Err(unsupported("QDRANT_URL", "qdrant"))
+        }
+        VectorIndexKind::PgVector => {
+            #[cfg(feature = "postgres")]
+            {
+                let pool = pg.ok_or_else(|| WiringError::Unsupported("pgvector needs the Postgres catalog".to_owned()))?;
+                return Ok(Arc::new(crate::adapters::pgvector_index::PgVectorIndex::new(pool.clone()).await?));
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                let _ = pg;
+                Err(unsupported("KB_VECTOR_INDEX=pgvector", "postgres"))
+            }
+        }
+        VectorIndexKind::Embedded => {
+            let _ = pg;
+            #[cfg(feature = "edge")]
+            return Ok(Arc::new(crate::adapters::edge_index::EdgeVectorIndex::open(settings.vector_dir())?));
+            #[cfg(not(feature = "edge"))]
+            Err(WiringError::Unsupported(
+                "no vector index configured: set QDRANT_URL, or a postgres:// DATABASE_URL for pgvector".to_owned(),
+            ))
+        }
+    }
 }
 
 /// The embedding model of `settings`.
@@ -68,28 +189,52 @@ pub fn chunker(settings: &Settings) -> Result<Arc<Chunker>, WiringError> {
     Ok(Arc::new(Chunker::new(TokenCounter::open(&info)?)))
 }
 
-/// A one-process context on the embedded adapters: local directory blobs, in-process
-/// queues and key-value store, SQLite catalog, qdrant-edge index, local model.
+#[cfg(feature = "aws")]
+type AwsConfig = aws_config::SdkConfig;
+#[cfg(not(feature = "aws"))]
+type AwsConfig = ();
+
+/// A context on the adapters the settings select (embedded where nothing is configured).
+///
+/// # Errors
+/// An adapter could not be opened, or this binary lacks one the settings ask for.
+pub async fn context(settings: Settings, roles: Roles) -> Result<Context, WiringError> {
+    let settings = Arc::new(settings);
+    #[cfg(feature = "aws")]
+    let aws = if settings.bucket.is_some() || settings.queue_urls.is_some() {
+        Some(crate::adapters::aws::sdk_config().await)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "aws"))]
+    let aws: Option<AwsConfig> = None;
+    let (catalog, pg) = catalog(&settings).await?;
+    let index = index(&settings, pg.as_ref()).await?;
+    #[cfg(feature = "candle")]
+    let embedder = if roles.embedder { Some(embedder(&settings)?) } else { None };
+    #[cfg(not(feature = "candle"))]
+    let embedder = if roles.embedder {
+        return Err(WiringError::Unsupported("this binary has no embedding model (feature `candle`)".to_owned()));
+    } else {
+        None
+    };
+    Ok(Context {
+        blobs: blobs(&settings, aws.as_ref()).await?,
+        queue: queue(&settings, aws.as_ref())?,
+        catalog,
+        kv: kv(&settings).await?,
+        index,
+        fetcher: Arc::new(crate::adapters::http_fetcher::HttpFetcher::new(&settings.user_agent)?),
+        chunker: if roles.chunker { Some(chunker(&settings)?) } else { None },
+        embedder,
+        settings,
+    })
+}
+
+/// A context on the embedded adapters only (what `kb ingest` uses when nothing is configured).
 ///
 /// # Errors
 /// An adapter could not be opened.
-#[cfg(all(feature = "sqlite", feature = "edge", feature = "candle"))]
-pub async fn embedded_context(settings: Settings, roles: Roles) -> Result<crate::pipeline::Context, WiringError> {
-    use crate::adapters::{
-        http_fetcher::HttpFetcher, local_blob::LocalDirBlobStore, memory_kv::InMemoryKv, memory_queue::InProcessQueue,
-    };
-    let settings = Arc::new(settings);
-    let catalog = embedded_catalog(&settings).await?;
-    let index = embedded_index(&settings)?;
-    Ok(crate::pipeline::Context {
-        blobs: Arc::new(LocalDirBlobStore::open(settings.blob_dir())?),
-        queue: Arc::new(InProcessQueue::new(settings.visibility_timeout, settings.max_receives)),
-        catalog,
-        kv: Arc::new(InMemoryKv::new()),
-        index,
-        fetcher: Arc::new(HttpFetcher::new(&settings.user_agent)?),
-        chunker: if roles.chunker { Some(chunker(&settings)?) } else { None },
-        embedder: if roles.embedder { Some(embedder(&settings)?) } else { None },
-        settings,
-    })
+pub async fn embedded_context(settings: Settings, roles: Roles) -> Result<Context, WiringError> {
+    context(settings, roles).await
 }

@@ -38,6 +38,46 @@ pub enum Command {
     Pages(KbArgs),
     /// List knowledge bases.
     List(DataArgs),
+    /// Serve the HTTP API (drafts, sources, finalize, status, knowledge bases, search).
+    ///
+    /// Server mode: the crawler refuses loopback and private addresses unless
+    /// KB_ALLOW_PRIVATE_NETWORKS=true. Without SQS queues configured, the pipeline workers
+    /// run in this process too.
+    Serve(ServeArgs),
+    /// Work on the SQS queues (crawl, chunk, embed) until stopped; run as many as you like.
+    Worker(WorkerArgs),
+    /// Print an access token signed with KB_JWT_SECRET, for local use.
+    Token(TokenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: String,
+    /// Where embedded adapters keep their data [env: KB_DATA_DIR].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// Where embedded adapters keep their data [env: KB_DATA_DIR].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The user id (the token's `sub`).
+    #[arg(long)]
+    pub user: String,
+    /// A workspace the user may use; repeatable.
+    #[arg(long = "workspace", required = true)]
+    pub workspaces: Vec<String>,
+    /// Lifetime, e.g. 3600, 90m, 24h, 7d.
+    #[arg(long, default_value = "24h")]
+    pub ttl: String,
 }
 
 #[derive(Args, Debug)]

@@ -23,7 +23,8 @@ use qdrant_edge::{
 
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
-use crate::ports::{ChunkPayload, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+use super::payload::{parse_payload, point_payload};
+use crate::ports::{IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
 
 const DENSE: &str = "dense";
 const SPARSE: &str = "bm25";
@@ -48,22 +49,6 @@ fn bm25() -> Result<EdgeBm25, StoreError> {
     EdgeBm25::new(EdgeBm25Config { language: Some("english".to_owned()), ..Default::default() }).map_err(edge_err)
 }
 
-/// URL prefixes at every path segment, so "pages under /docs/" is an exact keyword match.
-#[must_use]
-pub fn url_prefixes(url: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    for (i, c) in url.char_indices().skip(after_scheme) {
-        if c == '/' {
-            out.push(url[..=i].to_owned());
-        }
-    }
-    if !url.ends_with('/') {
-        out.push(url.to_owned());
-    }
-    out
-}
-
 /// The filter of a search, in Qdrant's filter language.
 #[must_use]
 pub fn qdrant_filter_json(filter: &SearchFilter) -> Option<serde_json::Value> {
@@ -80,22 +65,6 @@ pub fn qdrant_filter_json(filter: &SearchFilter) -> Option<serde_json::Value> {
         must.push(serde_json::json!({"key": "url_prefixes", "match": {"any": any}}));
     }
     (!must.is_empty()).then(|| serde_json::json!({ "must": must }))
-}
-
-/// The payload stored with a point: the chunk payload plus filter helpers.
-#[must_use]
-pub fn point_payload(payload: &ChunkPayload) -> serde_json::Value {
-    let mut value = serde_json::to_value(payload).expect("payload serialises");
-    value["url_prefixes"] = serde_json::json!(url_prefixes(&payload.url));
-    value
-}
-
-/// A stored payload back to a chunk payload.
-///
-/// # Errors
-/// The payload does not have the expected fields.
-pub fn parse_payload(value: serde_json::Value) -> Result<ChunkPayload, StoreError> {
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("point payload: {e}")))
 }
 
 impl EdgeVectorIndex {

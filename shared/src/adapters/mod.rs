@@ -6,10 +6,23 @@ pub mod http_fetcher;
 pub mod local_blob;
 pub mod memory_kv;
 pub mod memory_queue;
+pub mod payload;
+
+#[cfg(test)]
+pub(crate) mod vector_contract;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "postgres")]
+pub mod pgvector_index;
+#[cfg(feature = "qdrant")]
+pub mod qdrant_index;
+#[cfg(feature = "redis")]
+pub mod redis_kv;
 
 #[cfg(feature = "candle")]
 pub mod candle_embedder;
 #[cfg(feature = "edge")]
 pub mod edge_index;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql_catalog;

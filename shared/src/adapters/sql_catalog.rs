@@ -702,5 +702,11 @@ macro_rules! impl_sql_catalog {
 
 #[cfg(test)]
 pub(crate) mod contract;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresCatalog;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteCatalog;

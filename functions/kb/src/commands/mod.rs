@@ -3,6 +3,7 @@
 
 mod ingest;
 mod inspect;
+mod server;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => inspect::search(args).await,
         Command::Pages(args) => inspect::pages(args).await,
         Command::List(args) => inspect::list(args).await,
+        Command::Serve(args) => server::serve(args).await,
+        Command::Worker(args) => server::worker(args).await,
+        Command::Token(args) => server::token(&args),
     }
 }
 
