@@ -222,6 +222,19 @@ fn heading_level(p: &docx_rs::Paragraph) -> Option<usize> {
     (1..=6).contains(&n).then_some(n)
 }
 
+/// The markdown marker of a list paragraph: numbering on the paragraph itself, or a list style
+/// (Word's "List Bullet" / "List Number", whose numbering lives in the style).
+fn list_marker(p: &docx_rs::Paragraph) -> Option<&'static str> {
+    let style = p.property.style.as_ref().map(|s| s.val.to_ascii_lowercase().replace(' ', "")).unwrap_or_default();
+    if style.starts_with("listnumber") {
+        Some("1. ")
+    } else if style.starts_with("list") || p.has_numbering || p.property.numbering_property.is_some() {
+        Some("- ")
+    } else {
+        None
+    }
+}
+
 fn paragraph_block(p: &docx_rs::Paragraph, out: &mut String) {
     let text = paragraph_text(p);
     if text.is_empty() {
@@ -230,8 +243,8 @@ fn paragraph_block(p: &docx_rs::Paragraph, out: &mut String) {
     if let Some(level) = heading_level(p) {
         out.push_str(&"#".repeat(level));
         out.push(' ');
-    } else if p.has_numbering || p.property.numbering_property.is_some() {
-        out.push_str("- ");
+    } else if let Some(marker) = list_marker(p) {
+        out.push_str(marker);
     }
     out.push_str(&text);
     out.push_str("\n\n");

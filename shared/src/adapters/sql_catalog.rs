@@ -225,7 +225,7 @@ macro_rules! impl_sql_catalog {
                     .await
                     .map_err(db_err)?;
                 }
-                let now = Utc::now();
+                let now = crate::domain::now();
                 for page in pages {
                     insert_page(&mut tx, kb.id, page, now).await?;
                 }
@@ -297,7 +297,7 @@ macro_rules! impl_sql_catalog {
             }
 
             async fn finish_kb(&self, id: KbId, status: KbStatus) -> Result<bool, StoreError> {
-                let now = Utc::now();
+                let now = crate::domain::now();
                 let n = sqlx::query(
                     "UPDATE knowledge_bases SET status = $2, finished_at = $3, updated_at = $3 \
                      WHERE id = $1 AND status = 'processing'",
@@ -355,7 +355,7 @@ macro_rules! impl_sql_catalog {
                 let Some(mut used) = used else {
                     return Ok(admission);
                 };
-                let now = Utc::now();
+                let now = crate::domain::now();
                 let budget = i64::from(max_pages);
                 for page in candidates {
                     if used < budget && insert_page(&mut tx, kb, page, now).await? {
@@ -379,7 +379,7 @@ macro_rules! impl_sql_catalog {
                         admission.deepened.push(page.clone());
                     } else if used >= budget {
                         let known: Option<i64> =
-                            sqlx::query_scalar("SELECT 1 FROM documents WHERE kb_id = $1 AND url = $2")
+                            sqlx::query_scalar("SELECT depth FROM documents WHERE kb_id = $1 AND url = $2")
                                 .bind(kb.0)
                                 .bind(&page.url)
                                 .fetch_optional(&mut *tx)
@@ -464,7 +464,7 @@ macro_rules! impl_sql_catalog {
                 update: &PageUpdate,
             ) -> Result<bool, StoreError> {
                 let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE documents SET status = ");
-                q.push_bind(to.as_str()).push(", updated_at = ").push_bind(Utc::now());
+                q.push_bind(to.as_str()).push(", updated_at = ").push_bind(crate::domain::now());
                 if let Some(reason) = &update.reason {
                     q.push(", reason = ").push_bind(reason.clone());
                 }
@@ -531,7 +531,7 @@ macro_rules! impl_sql_catalog {
                     q.push(")");
                     q.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
-                let now = Utc::now();
+                let now = crate::domain::now();
                 for batch in chunks.chunks(INSERT_BATCH) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
                         "INSERT INTO chunks (", chunk_columns!(), ", created_at) "
@@ -609,7 +609,7 @@ macro_rules! impl_sql_catalog {
                 let mut n = 0;
                 for batch in pages.chunks(INSERT_BATCH) {
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE documents SET status = 'indexed', updated_at = ");
-                    q.push_bind(Utc::now()).push(" WHERE kb_id = ").push_bind(kb.0);
+                    q.push_bind(crate::domain::now()).push(" WHERE kb_id = ").push_bind(kb.0);
                     q.push(" AND status = 'chunked' AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.document_id = documents.id AND c.embedded = FALSE) AND id IN (");
                     let mut list = q.separated(", ");
                     for id in batch {

@@ -101,7 +101,7 @@ struct Tombstone {
 
 /// Stores a draft until its expiry.
 pub(crate) async fn save(state: &ApiState, draft: &mut Draft) -> Result<(), ApiError> {
-    let now = Utc::now();
+    let now = crate::domain::now();
     let ttl = (draft.expires_at - now).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_secs(1));
     draft.updated_at = now;
     let body = serde_json::to_vec(draft).expect("drafts serialise");
@@ -185,7 +185,7 @@ pub async fn create_draft(State(state): State<ApiState>, user: User, ApiJson(req
     if !user.can_use(&req.workspace_id) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden_workspace", "you are not a member of this workspace").field("workspace_id"));
     }
-    let now = Utc::now();
+    let now = crate::domain::now();
     let mut draft = Draft {
         id: DraftId::random(),
         owner: user.id,
@@ -273,7 +273,7 @@ pub(crate) fn add_source(draft: &mut Draft, id: SourceId, spec: SourceSpec) -> R
     if draft.sources.len() >= MAX_SOURCES {
         return Err(ApiError::bad_request("too_many_sources", "sources", format!("a draft holds at most {MAX_SOURCES} sources")));
     }
-    let source = DraftSource { id, spec, added_at: Utc::now() };
+    let source = DraftSource { id, spec, added_at: crate::domain::now() };
     draft.sources.push(source.clone());
     Ok(source)
 }

@@ -14,3 +14,10 @@ pub use ids::*;
 pub use kb::*;
 pub use page::*;
 pub use status::*;
+
+/// The current time at the precision every catalog stores (microseconds), so a value read back
+/// equals the value written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

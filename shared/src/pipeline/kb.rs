@@ -2,7 +2,6 @@
 //! first work enqueued) and the removal of everything a KB owns.
 
 use bytes::Bytes;
-use chrono::Utc;
 
 use crate::crawl::urls::parse_start_url;
 use crate::domain::{
@@ -97,7 +96,7 @@ pub fn validate(req: &CreateKb) -> Result<(), ValidationError> {
 /// Invalid input, or a store failed.
 pub async fn create(ctx: &Context, req: CreateKb) -> Result<KnowledgeBase, CreateError> {
     validate(&req)?;
-    let now = Utc::now();
+    let now = crate::domain::now();
     let kb = KnowledgeBase {
         id: KbId::random(),
         workspace_id: req.workspace_id,

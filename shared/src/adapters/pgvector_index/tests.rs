@@ -16,6 +16,6 @@ async fn dense_keywords_hybrid_filters_and_deletes() {
 fn rrf_rewards_agreement() {
     let p = vector_contract::point(KbId::random(), crate::domain::SourceId::random(), 1, "u", "t", vec![]).payload;
     let hit = |n: u128| IndexHit { id: ChunkId(Uuid::from_u128(n)), score: 0.0, payload: p.clone() };
-    let fused = rrf(vec![vec![hit(1), hit(2), hit(3)], vec![hit(3), hit(2)]], 3);
+    let fused = rrf(vec![vec![hit(1), hit(2), hit(3)], vec![hit(2), hit(3)]], 3);
     assert_eq!(fused.iter().map(|h| h.id.0.as_u128()).collect::<Vec<_>>(), vec![2, 3, 1]);
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 
 use crate::domain::{
     Chunk, ChunkId, CrawlConfig, KbConfig, KbId, KbStatus, KnowledgeBase, NewPage, PageStatus, PageUpdate,
@@ -11,7 +10,7 @@ use crate::domain::{
 use crate::ports::Catalog;
 
 pub(crate) fn sample_kb(workspace: &str) -> (KnowledgeBase, Source) {
-    let now = Utc::now();
+    let now = crate::domain::now();
     let kb = KnowledgeBase {
         id: KbId::random(),
         workspace_id: workspace.to_owned(),
