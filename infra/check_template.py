@@ -14,6 +14,8 @@ Usage: check_template.py [template.yaml]; exit status 1 on any failure.
 
 from __future__ import annotations
 
+import json
+
 import sys
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = {"draft-api", "finalize", "crawl-page", "chunk", "embed-batch"}
 CONSUMERS = {"crawl-page", "chunk", "embed-batch"}
-NEED_MODEL = {"draft-api", "chunk", "embed-batch"}
+NEED_MODEL = {"draft-api", "finalize", "chunk", "embed-batch"}
 HTTP = {"draft-api", "finalize"}
 FINALIZE = ("/api/v1/kb-drafts/{draft_id}/finalize", "POST")
 
@@ -109,9 +111,19 @@ def main() -> int:
         if name not in CONSUMERS:
             check(not sqs, f"{lid}: an HTTP function must not consume a queue")
             continue
-        if not check(len(sqs) == 1, f"{lid}: expected one SQS event, found {len(sqs)}"):
+        # One event on the stage's queue (it has a redrive policy), one on its dead-letter queue.
+        main = [e for e in sqs if resources.get(ref_target(e.get("Queue")) or "", {}).get("Properties", {}).get("RedrivePolicy")]
+        dead = [e for e in sqs if e not in main]
+        if not check(len(main) == 1, f"{lid}: expected one SQS event on a queue with a redrive policy, found {len(main)}"):
             continue
-        ev = sqs[0]
+        ev = main[0]
+        main_dlq = ref_target(resources.get(ref_target(ev.get("Queue")) or "", {}).get("Properties", {}).get("RedrivePolicy", {}).get("deadLetterTargetArn"))
+        if check(len(dead) == 1 and ref_target(dead[0].get("Queue")) == main_dlq,
+                 f"{lid}: expected one SQS event on its dead-letter queue {main_dlq}"):
+            check(dead[0].get("FunctionResponseTypes") == ["ReportBatchItemFailures"],
+                  f"{lid}: dead-letter SQS event must report batch item failures")
+            qname = resources.get(main_dlq or "", {}).get("Properties", {}).get("QueueName")
+            check("-dlq" in json.dumps(qname), f"{main_dlq}: QueueName must end in -dlq (how the consumer knows dead letters)")
         check(ev.get("FunctionResponseTypes") == ["ReportBatchItemFailures"],
               f"{lid}: SQS event must report batch item failures")
         check(isinstance(ev.get("BatchSize"), int), f"{lid}: SQS event has no BatchSize")

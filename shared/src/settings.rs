@@ -164,6 +164,14 @@ impl Settings {
         })
     }
 
+    /// Settings of a server process (`kb serve`, `kb worker`, the functions): private
+    /// networks are refused unless `KB_ALLOW_PRIVATE_NETWORKS=true`.
+    #[must_use]
+    pub fn for_server(mut self) -> Self {
+        self.allow_private_networks = Some(self.allow_private_networks.unwrap_or(false));
+        self
+    }
+
     /// Whether the catalog is Postgres.
     #[must_use]
     pub fn uses_postgres(&self) -> bool {

@@ -49,6 +49,19 @@ impl ApiLimits {
     }
 }
 
+/// Why the API cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Auth(#[from] auth::AuthConfigError),
+    #[error("set KB_JWT_SECRET (HS256) or KB_JWT_PUBLIC_KEY (RS256): every route but /health needs a token")]
+    NoAuth,
+    #[error(transparent)]
+    Model(#[from] crate::tokens::ModelError),
+    #[error(transparent)]
+    Wiring(#[from] crate::wiring::WiringError),
+}
+
 /// What every handler gets.
 #[derive(Clone)]
 pub struct ApiState {
@@ -83,6 +96,22 @@ impl utoipa::Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+impl ApiState {
+    /// The state of a deployed API (the HTTP functions): keys from the settings (required),
+    /// adapters the settings select, and the tokenizer and embedder `roles` asks for (preview
+    /// needs the tokenizer, search the embedder; finalize needs neither).
+    ///
+    /// # Errors
+    /// No or unusable keys, no model, or an adapter that cannot be opened.
+    pub async fn from_settings(settings: Settings, roles: crate::wiring::Roles) -> Result<Self, StartError> {
+        let auth = Auth::from_settings(&settings)?.ok_or(StartError::NoAuth)?;
+        let model_name = crate::tokens::ModelDir::open(&settings.model_dir)?.name;
+        let limits = ApiLimits::from_settings(&settings);
+        let ctx = crate::wiring::context(settings, roles).await?;
+        Ok(Self { ctx, auth: Arc::new(auth), limits, model_name })
     }
 }
 

@@ -70,6 +70,13 @@ pub async fn handle_sqs_event(ctx: &Context, queue: QueueName, event: SqsEvent) 
     response
 }
 
+/// Structured JSON logs on stdout (CloudWatch), filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).without_time().with_target(false).init();
+}
+
 /// Runs the SQS handler of `queue` under the Lambda runtime.
 ///
 /// # Errors

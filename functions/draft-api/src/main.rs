@@ -1,0 +1,19 @@
+//! `draft-api`: every HTTP route but finalize, on API Gateway.
+
+use kb_shared::api::{self, ApiState};
+use kb_shared::drivers::lambda;
+use kb_shared::settings::Settings;
+use kb_shared::wiring::Roles;
+
+// The embedder (query embeddings for search) is ~1.5x faster on mimalloc; set
+// MIMALLOC_PURGE_DELAY=-1 in the environment (the template does).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::init_logging();
+    let settings = Settings::from_env()?.for_server();
+    let state = ApiState::from_settings(settings, Roles::ALL).await?;
+    lambda::run_http(api::draft_api_router(state)).await
+}
