@@ -100,3 +100,66 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// Creates (with unique names) the three queues with dead-letter queues (max receives `max`) like the
+/// deployment does.
+///
+/// # Panics
+/// The test server refuses.
+#[cfg(feature = "aws")]
+pub async fn create_queues(client: &aws_sdk_sqs::Client, max: u32, visibility_secs: u32) -> crate::adapters::aws::QueueUrls {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let mut urls = Vec::new();
+    for stage in ["crawl", "chunk", "embed"] {
+        let name = unique_name(&format!("kb-{stage}"));
+        let dlq = client.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap();
+        let dlq_url = dlq.queue_url().unwrap();
+        let arn = client
+            .get_queue_attributes()
+            .queue_url(dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&QueueAttributeName::QueueArn]
+            .clone();
+        let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.to_string()}).to_string();
+        let queue = client
+            .create_queue()
+            .queue_name(&name)
+            .attributes(QueueAttributeName::RedrivePolicy, policy)
+            .attributes(QueueAttributeName::VisibilityTimeout, visibility_secs.to_string())
+            .send()
+            .await
+            .unwrap();
+        urls.push(queue.queue_url().unwrap().to_owned());
+    }
+    crate::adapters::aws::QueueUrls { crawl: urls[0].clone(), chunk: urls[1].clone(), embed: urls[2].clone() }
+}
+
+/// Messages in a queue: (visible, in flight).
+///
+/// # Panics
+/// The test server refuses.
+#[cfg(feature = "aws")]
+pub async fn queue_depth(client: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let attrs = out.attributes().unwrap();
+    let n = |a: &A| attrs.get(a).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (n(&A::ApproximateNumberOfMessages), n(&A::ApproximateNumberOfMessagesNotVisible))
+}
+
+/// A name no other test run uses: `{prefix}-{uuid}`.
+#[must_use]
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}

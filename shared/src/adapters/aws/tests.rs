@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::{QueueUrls, S3BlobStore, SqsQueue};
 use crate::ports::{BlobStore, QueueName, WorkQueue};
-use crate::testing::aws_config;
+use crate::testing::{aws_config, create_queues};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
@@ -36,39 +36,6 @@ async fn s3_put_get_list_delete() {
     }
     assert_eq!(store.list("many/").await.unwrap().len(), 1050);
     assert_eq!(store.delete_prefix("many/").await.unwrap(), 1050);
-}
-
-/// Creates the three queues with dead-letter queues (max receives `max`) like the
-/// deployment does.
-pub(crate) async fn create_queues(client: &aws_sdk_sqs::Client, max: u32, visibility_secs: u32) -> QueueUrls {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let mut urls = Vec::new();
-    for stage in ["crawl", "chunk", "embed"] {
-        let name = unique(&format!("kb-{stage}"));
-        let dlq = client.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap();
-        let dlq_url = dlq.queue_url().unwrap();
-        let arn = client
-            .get_queue_attributes()
-            .queue_url(dlq_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes()
-            .unwrap()[&QueueAttributeName::QueueArn]
-            .clone();
-        let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.to_string()}).to_string();
-        let queue = client
-            .create_queue()
-            .queue_name(&name)
-            .attributes(QueueAttributeName::RedrivePolicy, policy)
-            .attributes(QueueAttributeName::VisibilityTimeout, visibility_secs.to_string())
-            .send()
-            .await
-            .unwrap();
-        urls.push(queue.queue_url().unwrap().to_owned());
-    }
-    QueueUrls { crawl: urls[0].clone(), chunk: urls[1].clone(), embed: urls[2].clone() }
 }
 
 #[tokio::test]
