@@ -59,7 +59,7 @@ impl QdrantIndex {
     /// # Errors
     /// The client cannot be built or the server does not answer.
     pub async fn connect(url: &str, api_key: Option<String>, collection: &str) -> Result<Self, StoreError> {
-        let client = Qdrant::from_url(url).api_key(api_key).build().map_err(err)?;
+        let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(err)?;
         client.health_check().await.map_err(err)?;
         Ok(Self { client, collection: collection.to_owned(), ready: OnceCell::new(), bm25: Bm25::default() })
     }
