@@ -169,6 +169,7 @@ impl From<ChunkRow> for StoredChunk {
 }
 
 /// How long a writer waits for SQLite's write lock before giving up.
+#[cfg(feature = "sqlite")]
 pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Implements [`crate::ports::Catalog`] for `$ty` (a struct with a `pool` field of

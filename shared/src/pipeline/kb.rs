@@ -114,6 +114,7 @@ pub async fn create(ctx: &Context, req: CreateKb) -> Result<KnowledgeBase, Creat
     let mut pages = Vec::new();
     let mut crawls = Vec::new();
     let mut documents = Vec::new();
+    let mut originals = Vec::new();
     for input in req.sources {
         let mut spec = input.spec;
         match &mut spec {
@@ -133,20 +134,31 @@ pub async fn create(ctx: &Context, req: CreateKb) -> Result<KnowledgeBase, Creat
                 content.clear();
                 pages.push(page);
             }
-            SourceSpec::File { markdown_key, filename, .. } => {
-                let (markdown_key, filename) = (markdown_key.clone(), filename.clone());
+            SourceSpec::File { .. } => {
                 let page_url = source_page_url(input.id, &spec).expect("file sources have a page URL");
+                let SourceSpec::File { markdown_key, filename, blob_key, .. } = &mut spec else { unreachable!() };
                 let page = NewPage::new(kb.id, input.id, page_url, 0);
-                let body = ctx.blobs.get(&markdown_key).await?.ok_or_else(|| {
+                let missing = || {
                     ValidationError::new("missing_upload", "sources", format!("the upload {filename:?} is no longer stored"))
-                })?;
-                documents.push((page.id, Some(filename), String::from_utf8_lossy(&body).into_owned()));
+                };
+                let body = ctx.blobs.get(markdown_key).await?.ok_or_else(missing)?;
+                let original = ctx.blobs.get(blob_key).await?.ok_or_else(missing)?;
+                // The KB keeps its own copy of the original (the draft's blobs go with the
+                // draft), under its prefix so that deleting the KB removes it.
+                let kept = format!("{}files/{}/original", kb_blob_prefix(kb.id), input.id);
+                originals.push((kept.clone(), original));
+                *blob_key = kept;
+                *markdown_key = page_markdown_key(kb.id, page.id);
+                documents.push((page.id, Some(filename.clone()), String::from_utf8_lossy(&body).into_owned()));
                 pages.push(page);
             }
         }
         sources.push(Source { id: input.id, spec, created_at: now });
     }
     // Content first, rows second, messages last: a message never points at missing data.
+    for (key, body) in originals {
+        ctx.blobs.put(&key, body, "application/octet-stream").await?;
+    }
     for (page_id, _, document) in &documents {
         ctx.blobs.put(&page_markdown_key(kb.id, *page_id), Bytes::from(document.clone()), "text/markdown; charset=utf-8").await?;
     }
