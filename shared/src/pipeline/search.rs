@@ -89,18 +89,24 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
             .pop()
             .unwrap_or_default()
     };
-    let hits = ctx
-        .index
-        .search(&IndexQuery {
-            kb_id: kb.id,
-            vector,
-            text: query.to_owned(),
-            mode,
-            top_k: req.top_k,
-            score_threshold: req.score_threshold,
-            filter: req.filter.clone(),
-        })
-        .await?;
+    let index_query = IndexQuery {
+        kb_id: kb.id,
+        vector,
+        text: query.to_owned(),
+        mode,
+        top_k: req.top_k,
+        score_threshold: req.score_threshold,
+        filter: req.filter.clone(),
+    };
+    let mut hits = ctx.index.search(&index_query).await?;
+    // `score_threshold` is a floor on the cosine similarity. Fused (RRF) scores are not
+    // comparable to it, so in hybrid mode a result must also clear the floor in the dense
+    // ranking: a keyword-only match does not slip past the threshold.
+    if mode == SearchMode::Hybrid && req.score_threshold.is_some() {
+        let dense = IndexQuery { mode: SearchMode::Dense, top_k: (req.top_k * 4).max(50), ..index_query };
+        let allowed: std::collections::HashSet<ChunkId> = ctx.index.search(&dense).await?.into_iter().map(|h| h.id).collect();
+        hits.retain(|h| allowed.contains(&h.id));
+    }
     Ok(hits
         .into_iter()
         .map(|h| SearchResult {
