@@ -224,7 +224,10 @@ pub async fn context(settings: Settings, roles: Roles) -> Result<Context, Wiring
         catalog,
         kv: kv(&settings).await?,
         index,
-        fetcher: Arc::new(crate::adapters::http_fetcher::HttpFetcher::new(&settings.user_agent)?),
+        fetcher: Arc::new(crate::adapters::http_fetcher::HttpFetcher::new(
+            &settings.user_agent,
+            crate::crawl::ssrf::NetworkPolicy::new(settings.allow_private_networks.unwrap_or(true)),
+        )?),
         chunker: if roles.chunker { Some(chunker(&settings)?) } else { None },
         embedder,
         settings,

@@ -110,3 +110,95 @@ async fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
     let list = json(&kb(dir.path(), &["list", "--json"]));
     assert!(list["knowledge_bases"].as_array().unwrap().is_empty(), "failed commands create nothing");
 }
+
+/// Reads `kb serve`'s stderr until it prints its address; returns (address, everything read).
+fn serve_banner(child: &mut std::process::Child) -> (String, String) {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    while let Some(Ok(line)) = lines.next() {
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(addr) = line.strip_prefix("Listening on ") {
+            let addr = addr.trim().to_owned();
+            std::thread::spawn(move || for _ in lines {});
+            return (addr, seen);
+        }
+    }
+    panic!("kb serve exited before listening: {seen}");
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prints_a_token_without_a_secret_and_token_signs_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |secret: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kb"));
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
+            .env_remove("KB_JWT_SECRET")
+            .env_remove("KB_JWT_PUBLIC_KEY")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env_remove("QDRANT_URL")
+            .env_remove("KB_BUCKET")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if let Some(s) = secret {
+            cmd.env("KB_JWT_SECRET", s);
+        }
+        Killed(cmd.spawn().unwrap())
+    };
+    let http = reqwest::Client::new();
+
+    // No secret: a random one, and a ready token on stderr.
+    let mut server = serve(None);
+    let (base, banner) = serve_banner(&mut server.0);
+    let token = banner
+        .lines()
+        .find(|l| l.split('.').count() == 3 && !l.contains(' '))
+        .unwrap_or_else(|| panic!("a token in {banner}"))
+        .to_owned();
+    let ok = http.get(format!("{base}/api/v1/kbs")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let anonymous = http.get(format!("{base}/api/v1/kbs")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    drop(server);
+
+    // `kb token` signs with the configured secret; `kb serve` with it accepts the token.
+    let secret = "a-shared-secret-of-at-least-thirty-two-characters";
+    let out = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["token", "--user", "me", "--workspace", "default", "--ttl", "1h"])
+        .env("KB_JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut server = serve(Some(secret));
+    let (base, banner) = serve_banner(&mut server.0);
+    assert!(!banner.contains("random secret"), "{banner}");
+    let ok = http.get(format!("{base}/api/v1/kbs")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+
+    // Without a secret `kb token` cannot sign: a clear error, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_kb")).args(["token", "--user", "me", "--workspace", "w"]).env_remove("KB_JWT_SECRET").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("KB_JWT_SECRET"), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["token", "--user", "me", "--workspace", "w", "--ttl", "soon"])
+        .env("KB_JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--ttl"), "{}", stderr(&out));
+}

@@ -3,6 +3,7 @@
 //! reading at the size limit (after decompression, so a compression bomb is refused too).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
+use crate::crawl::ssrf::NetworkPolicy;
 use crate::crawl::urls::canonicalize;
 use crate::ports::{FetchError, FetchRequest, FetchedPage, PageFetcher};
 
@@ -18,20 +20,66 @@ pub const MAX_REDIRECTS: usize = 10;
 
 pub struct HttpFetcher {
     client: reqwest::Client,
+    policy: Arc<NetworkPolicy>,
+}
+
+/// A host that resolved only to addresses the policy refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves to a private or reserved address (set KB_ALLOW_PRIVATE_NETWORKS=true to allow it)")]
+struct RefusedAddress(String);
+
+/// DNS resolution that drops the addresses the policy refuses: the check happens on the
+/// addresses actually connected to, so a name cannot be re-pointed between check and use.
+struct GuardedResolver {
+    policy: Arc<NetworkPolicy>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let all: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> = all.iter().copied().filter(|a| policy.allows(a.ip())).collect();
+            if allowed.is_empty() && !all.is_empty() {
+                return Err(Box::new(RefusedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl HttpFetcher {
+    /// A fetcher that may reach what `policy` allows.
+    ///
     /// # Errors
     /// The HTTP client cannot be built (TLS backend unavailable).
-    pub fn new(user_agent: &str) -> Result<Self, FetchError> {
+    pub fn new(user_agent: &str, policy: NetworkPolicy) -> Result<Self, FetchError> {
+        let policy = Arc::new(policy);
         let client = reqwest::Client::builder()
             .user_agent(user_agent)
+            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(32)
             .build()
             .map_err(|e| FetchError::Other(format!("building HTTP client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self { client, policy })
+    }
+
+    /// Refuses a URL whose host is an address literal the policy refuses (names are checked
+    /// when they resolve).
+    fn check_literal(&self, url: &url::Url) -> Result<(), FetchError> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        if self.policy.allows(ip) {
+            Ok(())
+        } else {
+            Err(FetchError::Blocked(format!("{ip} is a private or reserved address (set KB_ALLOW_PRIVATE_NETWORKS=true to allow it)")))
+        }
     }
 
     async fn fetch_inner(&self, request: &FetchRequest) -> Result<FetchedPage, FetchError> {
@@ -41,6 +89,8 @@ impl HttpFetcher {
             if !seen.insert(url.as_str().to_owned()) {
                 return Err(FetchError::RedirectLoop(url.to_string()));
             }
+            // Every hop: the first URL and each redirect target.
+            self.check_literal(&url)?;
             let response = self
                 .client
                 .get(url.clone())
@@ -90,6 +140,13 @@ impl HttpFetcher {
 }
 
 fn classify(e: &reqwest::Error, timeout: Duration) -> FetchError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(inner) = source {
+        if let Some(refused) = inner.downcast_ref::<RefusedAddress>() {
+            return FetchError::Blocked(refused.to_string());
+        }
+        source = inner.source();
+    }
     if e.is_timeout() {
         FetchError::Timeout(timeout)
     } else if e.is_connect() {

@@ -4,4 +4,5 @@
 
 pub mod extract;
 pub mod scope;
+pub mod ssrf;
 pub mod urls;

@@ -109,7 +109,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
 
 /// Refuses start URLs that cannot be crawled at all, before anything is created.
 async fn check_start_urls(user_agent: &str, timeout: Duration, max_bytes: u64, urls: &[url::Url]) -> anyhow::Result<()> {
-    let fetcher = HttpFetcher::new(user_agent)?;
+    // The local CLI may crawl the user's own network (docs on localhost).
+    let fetcher = HttpFetcher::new(user_agent, kb_shared::crawl::ssrf::NetworkPolicy::new(true))?;
     for url in urls {
         let request = FetchRequest { url: url.clone(), render: RenderMode::Http, timeout, max_bytes };
         let page = fetcher.fetch(&request).await.map_err(|e| anyhow::anyhow!("cannot fetch {url}: {e}"))?;
