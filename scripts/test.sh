@@ -14,8 +14,19 @@ trap stop_services EXIT
 echo "==> infra/validate.sh (template, compose, scripts)" >&2
 infra/validate.sh >&2
 
+# The tests that need a Qdrant server are #[ignore]d: they show as "ignored", never as passed,
+# unless QDRANT_URL names a server, in which case they run with the rest.
+qdrant_tests=()
+if [ -n "${QDRANT_URL:-}" ]; then
+    qdrant_tests=(--include-ignored)
+    echo "==> QDRANT_URL=$QDRANT_URL: the Qdrant tests run too" >&2
+else
+    echo "!!!!!! QDRANT_URL is not set: the 2 Qdrant tests (adapter, end to end) are SKIPPED (reported as ignored)" >&2
+    echo "!!!!!! (no Qdrant server ships in the package registries; point QDRANT_URL at one to run them)" >&2
+fi
+
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)" >&2
-cargo test --workspace --all-targets --locked -- --test-threads "${KB_TEST_THREADS:-4}"
+cargo test --workspace --all-targets --locked -- --test-threads "${KB_TEST_THREADS:-4}" "${qdrant_tests[@]}"
 
 echo "==> schemathesis against a live kb serve" >&2
 scripts/schemathesis.sh "$CARGO_TARGET_DIR/debug/kb"

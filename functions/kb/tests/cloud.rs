@@ -1,7 +1,7 @@
 //! The self-hosted cloud shape end to end: `kb serve` and two `kb worker` processes on
 //! Postgres (+ pgvector), Redis and the S3 + SQS test server (moto), over the fixture site,
 //! driven through the HTTP API like a user would. The same flow runs against a Qdrant server
-//! when `QDRANT_URL` is set.
+//! when `QDRANT_URL` is set (an ignored test otherwise: scripts/test.sh includes it then).
 //!
 //! Asserts what a platform team relies on: markdown in the bucket for every page, the KB row
 //! `ready` with exact counts in Postgres, the queues drained, search finding the right page;
@@ -442,11 +442,9 @@ async fn serve_and_two_workers_on_postgres_pgvector_redis_s3_sqs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Qdrant server: set QDRANT_URL and pass --include-ignored (scripts/test.sh does)"]
 async fn serve_and_two_workers_with_qdrant() {
-    let Ok(url) = std::env::var("QDRANT_URL") else {
-        eprintln!("\n!!!!!! SKIPPED serve_and_two_workers_with_qdrant: QDRANT_URL is not set (no Qdrant server here) !!!!!!\n");
-        return;
-    };
+    let url = std::env::var("QDRANT_URL").ok().filter(|u| !u.is_empty()).expect("QDRANT_URL must name a Qdrant server's gRPC URL");
     let collection = testing::unique_name("kb_e2e");
     two_workers_then_duplicates_then_a_killed_worker(Vectors::Qdrant { url, collection }).await;
 }

@@ -2,7 +2,6 @@
 //! the same statements (written once, in [`impl_sql_catalog`]); only the pool, the
 //! migrations and how a write transaction begins differ.
 
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -170,7 +169,7 @@ impl From<ChunkRow> for StoredChunk {
 
 /// How long a writer waits for SQLite's write lock before giving up.
 #[cfg(feature = "sqlite")]
-pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Implements [`crate::ports::Catalog`] for `$ty` (a struct with a `pool` field of
 /// `sqlx::Pool<$db>`); `$begin` opens a write transaction on `$self.pool`.

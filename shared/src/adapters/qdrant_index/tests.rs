@@ -1,20 +1,21 @@
-//! Runs against a Qdrant server when `QDRANT_URL` is set (none ships in the package
-//! registries this project's CI can reach); says so loudly when it is not.
+//! Runs against a Qdrant server (none ships in the package registries this project's CI can
+//! reach): ignored by default, so a run without a server reports it as ignored rather than
+//! passed; scripts/test.sh includes it when `QDRANT_URL` is set.
 
 use super::*;
 use crate::adapters::vector_contract;
 
-fn server() -> Option<String> {
-    let url = std::env::var("QDRANT_URL").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        eprintln!("\n*** SKIPPED: Qdrant adapter tests need QDRANT_URL (a Qdrant server's gRPC URL) ***\n");
-    }
-    url
+fn server() -> String {
+    std::env::var("QDRANT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("QDRANT_URL must name a Qdrant server's gRPC URL (e.g. http://127.0.0.1:6334) for this test")
 }
 
 #[tokio::test]
+#[ignore = "needs a Qdrant server: set QDRANT_URL and pass --include-ignored (scripts/test.sh does)"]
 async fn dense_sparse_hybrid_filters_and_deletes() {
-    let Some(url) = server() else { return };
+    let url = server();
     let collection = format!("kbtest_{}", uuid::Uuid::new_v4().simple());
     let index = QdrantIndex::connect(&url, std::env::var("QDRANT_API_KEY").ok(), &collection).await.unwrap();
     vector_contract::dense_sparse_hybrid_filters_and_deletes(&index).await;
