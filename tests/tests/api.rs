@@ -260,6 +260,7 @@ async fn whole_flow(h: Harness) {
     assert_eq!(report["stats"]["sources"], 2 + FILES.len());
     assert!(report["stats"]["estimated_chunks"].as_u64().unwrap() > 0);
     assert!(report["stats"]["estimated_tokens"].as_u64().unwrap() > 0);
+    assert!(report["stats"]["estimated_processing_seconds"].as_u64().unwrap() > 0);
     let started = std::time::Instant::now();
     let (code, fin) = c.send(Method::POST, &format!("{d}/finalize"), None).await;
     eprintln!("finalize answered in {:?}", started.elapsed());

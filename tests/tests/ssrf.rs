@@ -45,6 +45,20 @@ async fn server_mode_refuses_private_addresses_on_every_hop() {
     assert_blocked(strict.fetch(&request(&format!("http://localhost:{port}/ok"))).await, "a name resolving to loopback");
     assert_blocked(strict.fetch(&request(&format!("http://[::1]:{port}/ok"))).await, "IPv6 loopback");
     assert_blocked(strict.fetch(&request("http://169.254.169.254/latest/meta-data/")).await, "the metadata service");
+    // Other spellings of the same addresses (URL parsing normalises them; all are refused).
+    for spelled in [
+        format!("http://2130706433:{port}/ok"),       // decimal 127.0.0.1
+        format!("http://0177.0.0.1:{port}/ok"),       // octal
+        format!("http://0x7f.0x0.0x0.0x1:{port}/ok"), // hex
+        format!("http://127.1:{port}/ok"),            // short form
+        format!("http://[::ffff:127.0.0.1]:{port}/ok"), // IPv4-mapped IPv6
+        format!("http://[::ffff:a9fe:a9fe]/latest"),  // mapped 169.254.169.254
+        "http://0.0.0.0/".to_owned(),
+        "http://10.0.0.1/".to_owned(),
+        "http://[fd00::1]/".to_owned(),
+    ] {
+        assert_blocked(strict.fetch(&request(&spelled)).await, &spelled);
+    }
     assert_eq!(server.hits("/ok"), 0, "nothing reached the server");
 
     // The fixture server itself exempted: redirects into private space are still refused.
