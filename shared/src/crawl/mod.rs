@@ -3,6 +3,8 @@
 //! fetcher and the catalog.
 
 pub mod extract;
+pub mod robots;
 pub mod scope;
+pub mod sitemap;
 pub mod ssrf;
 pub mod urls;

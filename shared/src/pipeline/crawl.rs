@@ -81,8 +81,17 @@ pub(crate) async fn finish_page(ctx: &Context, page: &Page, status: PageStatus, 
 
 async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered: bool) -> Result<(), StageError> {
     let url = Url::parse(&page.url).map_err(|e| StageError::permanent(format!("invalid page URL: {e}")))?;
+    let seeds_from_sitemaps = page.depth == 0 && source.crawl.use_sitemap && source.crawl.max_depth > 0;
+    let robots = if source.crawl.respect_robots_txt || seeds_from_sitemaps {
+        super::discovery::robots(ctx, &url).await?
+    } else {
+        crate::crawl::robots::Robots::allow_all()
+    };
+    if source.crawl.respect_robots_txt && !robots.allowed(url.as_str()) {
+        return finish_page(ctx, page, PageStatus::Skipped, "robots: disallowed by robots.txt".to_owned()).await;
+    }
     let request = FetchRequest {
-        url,
+        url: url.clone(),
         render: source.crawl.render,
         timeout: ctx.settings.fetch_timeout,
         max_bytes: ctx.settings.max_page_bytes,
@@ -122,12 +131,25 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
         return finish_page(ctx, page, PageStatus::Skipped, "no_content: the page has no text".to_owned()).await;
     }
 
-    let links: Vec<String> = extracted
+    let mut links: Vec<String> = extracted
         .links
         .iter()
         .filter(|u| source.scope.check(u).is_ok() && !looks_like_non_html(u))
         .map(|u| u.as_str().to_owned())
         .collect();
+    // The start page also carries the in-scope URLs of the site's sitemaps, as extra seeds
+    // one level down (stored with its links, so a redelivery re-admits them too).
+    if seeds_from_sitemaps {
+        for listed in super::discovery::sitemap_pages(ctx, &url, &robots).await {
+            let Ok(u) = canonicalize(listed, &source.crawl.strip_query_params) else { continue };
+            if source.scope.check(&u).is_ok() && !looks_like_non_html(&u) && u.as_str() != page.url {
+                let u = u.as_str().to_owned();
+                if !links.contains(&u) {
+                    links.push(u);
+                }
+            }
+        }
+    }
     // Children first: the page must not look finished before its links are admitted.
     expand(ctx, source, page, &links, redelivered).await?;
 

@@ -5,6 +5,7 @@
 pub mod chunk;
 mod context;
 pub mod crawl;
+pub mod discovery;
 pub mod embed;
 pub mod kb;
 pub mod progress;

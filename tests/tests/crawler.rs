@@ -1,0 +1,118 @@
+//! The crawler against a fixture site: robots.txt honoured (disallowed URLs never
+//! requested), sitemaps (an index, a nested sitemap, an orphan page only they list) used as
+//! extra seeds inside the scope.
+
+mod common;
+
+use std::time::Duration;
+
+use kb_e2e::{FixtureServer, Response, Site};
+use kb_shared::domain::{CrawlConfig, KbStatus, PageStatus};
+
+fn page(title: &str, links: &[&str]) -> Response {
+    let links: String = links.iter().map(|l| format!("<li><a href=\"{l}\">{l}</a></li>")).collect();
+    let text = format!("{title} explains one part of the product in enough words to be worth indexing. ").repeat(8);
+    Response::html(format!(
+        "<html><head><title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p><ul>{links}</ul></main></body></html>"
+    ))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn site() -> FixtureServer {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut site = Site::default();
+    site.page(
+        "/robots.txt",
+        Response::new(200, "text/plain", format!("User-agent: *\nDisallow: /docs/secret/\n\nSitemap: {base}/sitemap_index.xml\n").into_bytes()),
+    );
+    site.page("/docs/", page("Start", &["/docs/a", "/docs/secret/x"]));
+    site.page("/docs/a", page("Alpha", &["/docs/"]));
+    site.page("/docs/secret/x", page("Secret", &[]));
+    site.page("/docs/orphan", page("Orphan", &[]));
+    site.page(
+        "/sitemap_index.xml",
+        Response::new(200, "application/xml", format!(
+            "<?xml version=\"1.0\"?><sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+             <sitemap><loc>{base}/sitemaps/docs.xml</loc></sitemap></sitemapindex>"
+        ).into_bytes()),
+    );
+    site.page(
+        "/sitemaps/docs.xml",
+        Response::new(200, "application/xml", format!(
+            "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+             <url><loc>{base}/docs/orphan</loc></url><url><loc>{base}/docs/a</loc></url>\
+             <url><loc>{base}/blog/out-of-scope</loc></url><url><loc>http://other.invalid/docs/x</loc></url>\
+             <url><loc>{base}/docs/secret/y</loc></url></urlset>"
+        ).into_bytes()),
+    );
+    site.page("/blog/out-of-scope", page("Blog", &[]));
+    FixtureServer::start_on(site, port).await
+}
+
+fn crawl(robots: bool, sitemap: bool) -> CrawlConfig {
+    CrawlConfig {
+        max_pages: 50,
+        max_depth: 2,
+        include_patterns: vec!["/docs/**".into()],
+        respect_robots_txt: robots,
+        use_sitemap: sitemap,
+        ..Default::default()
+    }
+}
+
+/// (path, status, reason) of every page of the KB, sorted.
+async fn outcomes(ctx: &kb_shared::pipeline::Context, kb: kb_shared::domain::KbId) -> Vec<(String, PageStatus, Option<String>)> {
+    let mut pages: Vec<_> = ctx
+        .catalog
+        .list_pages(kb)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (common::path_of(&p.url), p.status, p.reason))
+        .collect();
+    pages.sort_by(|a, b| a.0.cmp(&b.0));
+    pages
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
+    let server = site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = common::context(dir.path()).await;
+    let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(true, true)).await;
+    let status = common::run_until_final(&ctx, kb, Duration::from_secs(120)).await;
+    assert_eq!(status, KbStatus::Ready);
+    let pages = outcomes(&ctx, kb).await;
+    let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(paths, ["/docs/", "/docs/a", "/docs/orphan", "/docs/secret/x", "/docs/secret/y"], "{pages:?}");
+    for (path, status, reason) in &pages {
+        if path.starts_with("/docs/secret/") {
+            assert_eq!(*status, PageStatus::Skipped, "{path}");
+            assert!(reason.as_deref().unwrap().starts_with("robots"), "{reason:?}");
+        } else {
+            assert_eq!(*status, PageStatus::Indexed, "{path}: {reason:?}");
+        }
+    }
+    assert_eq!(server.hits("/docs/secret/x") + server.hits("/docs/secret/y"), 0, "disallowed URLs are never requested");
+    assert_eq!(server.hits("/blog/out-of-scope"), 0, "sitemap URLs outside the scope are not crawled");
+    assert_eq!(server.hits("/robots.txt"), 1, "robots.txt is read once and cached");
+    assert_eq!(server.hits("/sitemaps/docs.xml"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn robots_and_sitemaps_can_be_turned_off() {
+    let server = site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = common::context(dir.path()).await;
+    let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(false, false)).await;
+    assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::Ready);
+    let pages = outcomes(&ctx, kb).await;
+    let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(paths, ["/docs/", "/docs/a", "/docs/secret/x"], "{pages:?}");
+    assert!(pages.iter().all(|p| p.1 == PageStatus::Indexed));
+    assert_eq!(server.hits("/robots.txt") + server.hits("/sitemap_index.xml") + server.hits("/sitemap.xml"), 0);
+}
