@@ -17,7 +17,15 @@ pub const MAX_DEPTH: u32 = 3;
 
 const ANIMALS: [&str; 6] = ["falcon", "otter", "lynx", "heron", "badger", "gecko"];
 const VERBS: [&str; 5] = ["configures", "validates", "compresses", "schedules", "encrypts"];
-const THINGS: [&str; 5] = ["the ingestion queue", "every snapshot", "remote replicas", "the audit log", "session tokens"];
+/// One object per topic page, so that no two topic sentences mean nearly the same thing.
+const THINGS: [&str; 30] = [
+    "the ingestion queue", "every snapshot", "remote replicas", "the audit log", "session tokens",
+    "the billing ledger", "thumbnail caches", "the payroll export", "firmware images", "the invoice archive",
+    "webhook retries", "the search synonyms", "printer drivers", "the greenhouse sensors", "tax reports",
+    "the shipping labels", "video transcodes", "the loyalty points", "backup tapes", "the weather feed",
+    "calendar invites", "the warehouse robots", "font bundles", "the parking permits", "satellite photos",
+    "the recipe database", "license keys", "the elevator logs", "chat transcripts", "the solar panels",
+];
 
 /// The generated site with what a correct crawl of it must produce.
 pub struct DocsSite {
@@ -60,7 +68,7 @@ pub fn topic_sentence(s: usize, t: usize) -> String {
         "The {} module {} {} whenever the {}-{} threshold is exceeded.",
         ANIMALS[s % ANIMALS.len()],
         VERBS[t % VERBS.len()],
-        THINGS[t % THINGS.len()],
+        THINGS[(s * TOPICS + t) % THINGS.len()],
         ANIMALS[(s + t + 1) % ANIMALS.len()],
         s * 10 + t
     )
