@@ -1,6 +1,6 @@
 //! The crawler against a fixture site: robots.txt honoured (disallowed URLs never
 //! requested), sitemaps (an index, a nested sitemap, an orphan page only they list) used as
-//! extra seeds inside the scope.
+//! extra seeds inside the scope, `<link rel="canonical">` and duplicate content.
 
 mod common;
 
@@ -29,8 +29,19 @@ async fn site() -> FixtureServer {
         "/robots.txt",
         Response::new(200, "text/plain", format!("User-agent: *\nDisallow: /docs/secret/\n\nSitemap: {base}/sitemap_index.xml\n").into_bytes()),
     );
-    site.page("/docs/", page("Start", &["/docs/a", "/docs/secret/x"]));
+    site.page("/docs/", page("Start", &["/docs/a", "/docs/secret/x", "/docs/copy", "/docs/alias"]));
     site.page("/docs/a", page("Alpha", &["/docs/"]));
+    // The same page under another URL, and a page whose canonical form is an unlinked URL.
+    site.page("/docs/copy", page("Alpha", &["/docs/"]));
+    site.page(
+        "/docs/alias",
+        Response::html(format!(
+            "<html><head><title>Alias</title><link rel=\"canonical\" href=\"{base}/docs/target?utm_source=x\"></head>\
+             <body><main><h1>Target</h1><p>{}</p></main></body></html>",
+            "The target page is the real home of this text. ".repeat(10)
+        )),
+    );
+    site.page("/docs/target", page("Target", &[]));
     site.page("/docs/secret/x", page("Secret", &[]));
     site.page("/docs/orphan", page("Orphan", &[]));
     site.page(
@@ -78,6 +89,21 @@ async fn outcomes(ctx: &kb_shared::pipeline::Context, kb: kb_shared::domain::KbI
     pages
 }
 
+/// One of the two copies is indexed and the other skipped as its duplicate; the alias is
+/// skipped for its canonical URL, which is crawled (without its tracking parameter).
+fn assert_duplicates(server: &FixtureServer, pages: &[(String, PageStatus, Option<String>)]) {
+    let find = |path: &str| pages.iter().find(|p| p.0 == path).unwrap();
+    let (a, copy) = (find("/docs/a"), find("/docs/copy"));
+    let (kept, dup) = if a.1 == PageStatus::Indexed { (a, copy) } else { (copy, a) };
+    assert_eq!(kept.1, PageStatus::Indexed, "{pages:?}");
+    assert_eq!(dup.1, PageStatus::Skipped, "{pages:?}");
+    assert_eq!(dup.2.as_deref(), Some(format!("duplicate of {}", server.url(&kept.0)).as_str()));
+    let alias = find("/docs/alias");
+    assert_eq!(alias.1, PageStatus::Skipped);
+    assert_eq!(alias.2.as_deref(), Some(format!("duplicate of {} (rel=canonical)", server.url("/docs/target")).as_str()));
+    assert_eq!(find("/docs/target").1, PageStatus::Indexed);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
     let server = site().await;
@@ -88,8 +114,13 @@ async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
     assert_eq!(status, KbStatus::Ready);
     let pages = outcomes(&ctx, kb).await;
     let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(paths, ["/docs/", "/docs/a", "/docs/orphan", "/docs/secret/x", "/docs/secret/y"], "{pages:?}");
-    for (path, status, reason) in &pages {
+    assert_eq!(
+        paths,
+        ["/docs/", "/docs/a", "/docs/alias", "/docs/copy", "/docs/orphan", "/docs/secret/x", "/docs/secret/y", "/docs/target"],
+        "{pages:?}"
+    );
+    assert_duplicates(&server, &pages);
+    for (path, status, reason) in pages.iter().filter(|p| !["/docs/a", "/docs/copy", "/docs/alias"].contains(&p.0.as_str())) {
         if path.starts_with("/docs/secret/") {
             assert_eq!(*status, PageStatus::Skipped, "{path}");
             assert!(reason.as_deref().unwrap().starts_with("robots"), "{reason:?}");
@@ -112,7 +143,8 @@ async fn robots_and_sitemaps_can_be_turned_off() {
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::Ready);
     let pages = outcomes(&ctx, kb).await;
     let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(paths, ["/docs/", "/docs/a", "/docs/secret/x"], "{pages:?}");
-    assert!(pages.iter().all(|p| p.1 == PageStatus::Indexed));
+    assert_eq!(paths, ["/docs/", "/docs/a", "/docs/alias", "/docs/copy", "/docs/secret/x", "/docs/target"], "{pages:?}");
+    assert_duplicates(&server, &pages);
+    assert!(pages.iter().filter(|p| !["/docs/a", "/docs/copy", "/docs/alias"].contains(&p.0.as_str())).all(|p| p.1 == PageStatus::Indexed));
     assert_eq!(server.hits("/robots.txt") + server.hits("/sitemap_index.xml") + server.hits("/sitemap.xml"), 0);
 }

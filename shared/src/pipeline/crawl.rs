@@ -131,6 +131,17 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
         return finish_page(ctx, page, PageStatus::Skipped, "no_content: the page has no text".to_owned()).await;
     }
 
+    // A page that names another URL as its canonical form is that page: crawl the canonical
+    // URL (at this depth) instead of indexing the same content twice.
+    if let Some(canonical) = extracted.canonical.clone() {
+        if let Ok(c) = canonicalize(canonical, &source.crawl.strip_query_params) {
+            if c.as_str() != page.url && c != final_url && source.scope.check(&c).is_ok() && !looks_like_non_html(&c) {
+                admit(ctx, source, page, &[c.as_str().to_owned()], page.depth, redelivered).await?;
+                return finish_page(ctx, page, PageStatus::Skipped, format!("duplicate of {c} (rel=canonical)")).await;
+            }
+        }
+    }
+
     let mut links: Vec<String> = extracted
         .links
         .iter()
@@ -153,6 +164,15 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
     // Children first: the page must not look finished before its links are admitted.
     expand(ctx, source, page, &links, redelivered).await?;
 
+    // The same main content already indexed under another URL (mirrors, print views,
+    // session-less aliases): recorded, not chunked again.
+    // The first page to claim a content hash keeps it (an atomic set-if-absent in the KV
+    // store, so concurrent workers agree); the catalog covers claims that have expired.
+    let hash = content_hash(&extracted.markdown);
+    if let Some(original) = duplicate_of(ctx, page, &hash).await? {
+        return finish_page(ctx, page, PageStatus::Skipped, format!("duplicate of {}", original.url)).await;
+    }
+
     let meta = DocumentMeta { url: final_url.to_string(), title: extracted.title.clone(), anchors: extracted.anchors };
     let document = render_document(&meta, &extracted.markdown);
     ctx.blobs
@@ -160,7 +180,7 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
         .await?;
     let update = PageUpdate {
         title: extracted.title,
-        content_hash: Some(content_hash(&extracted.markdown)),
+        content_hash: Some(hash),
         links: Some(links),
         ..Default::default()
     };
@@ -170,12 +190,46 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
     Ok(())
 }
 
+/// How long a content hash stays claimed by its first page.
+const CONTENT_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// The page that already holds this content, if another one does.
+async fn duplicate_of(ctx: &Context, page: &Page, hash: &str) -> Result<Option<Page>, StageError> {
+    let key = format!("content:{}:{hash}", page.kb_id);
+    let mine = page.id.to_string();
+    if !ctx.kv.set_if_absent(&key, mine.clone().into_bytes(), Some(CONTENT_CLAIM_TTL)).await? {
+        let owner = ctx.kv.get(&key).await?.map(|v| String::from_utf8_lossy(&v).into_owned());
+        if let Some(owner) = owner.filter(|o| *o != mine) {
+            if let Ok(id) = owner.parse() {
+                if let Some(original) = ctx.catalog.get_page(page.kb_id, id).await? {
+                    if !matches!(original.status, PageStatus::Failed | PageStatus::Skipped) {
+                        return Ok(Some(original));
+                    }
+                }
+            }
+        }
+        return Ok(None);
+    }
+    Ok(ctx.catalog.find_page_by_hash(page.kb_id, hash, page.id).await?)
+}
+
 /// Admits `links` (found on `page`) one level deeper and enqueues those that need a crawl:
 /// newly admitted pages, and known pages whose depth just got smaller. When `redelivered`,
 /// linked pages still queued are enqueued again too, in case the earlier attempt stopped
 /// between admitting and sending.
 async fn expand(ctx: &Context, source: &WebSource, page: &Page, links: &[String], redelivered: bool) -> Result<(), StageError> {
-    let depth = page.depth + 1;
+    admit(ctx, source, page, links, page.depth + 1, redelivered).await
+}
+
+/// Admits `links` (found through `page`) at `depth` and enqueues those that need a crawl.
+async fn admit(
+    ctx: &Context,
+    source: &WebSource,
+    page: &Page,
+    links: &[String],
+    depth: u32,
+    redelivered: bool,
+) -> Result<(), StageError> {
     if depth > source.crawl.max_depth || links.is_empty() {
         return Ok(());
     }
