@@ -118,6 +118,10 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
         return finish_page(ctx, page, PageStatus::Skipped, reason).await;
     }
     if !fetched.is_html() {
+        #[cfg(feature = "files")]
+        if is_pdf(&fetched) {
+            return keep_pdf(ctx, page, &final_url, fetched.body.clone()).await;
+        }
         let ct = fetched.content_type.clone().unwrap_or_else(|| "unknown".to_owned());
         return finish_page(ctx, page, PageStatus::Skipped, format!("unsupported_type: {ct}")).await;
     }
@@ -164,30 +168,55 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
     // Children first: the page must not look finished before its links are admitted.
     expand(ctx, source, page, &links, redelivered).await?;
 
-    // The same main content already indexed under another URL (mirrors, print views,
-    // session-less aliases): recorded, not chunked again.
+    // Kept, unless the same main content is already kept under another URL (mirrors, print
+    // views, session-less aliases): then recorded as a duplicate, not chunked again.
+    let meta = DocumentMeta { url: final_url.to_string(), title: extracted.title.clone(), anchors: extracted.anchors };
+    keep(ctx, page, &meta, &extracted.markdown, links).await
+}
+
+/// Stores a fetched page's document and hands it to chunking, unless the same content is
+/// already kept under another URL.
+async fn keep(ctx: &Context, page: &Page, meta: &DocumentMeta, markdown: &str, links: Vec<String>) -> Result<(), StageError> {
     // The first page to claim a content hash keeps it (an atomic set-if-absent in the KV
     // store, so concurrent workers agree); the catalog covers claims that have expired.
-    let hash = content_hash(&extracted.markdown);
+    let hash = content_hash(markdown);
     if let Some(original) = duplicate_of(ctx, page, &hash).await? {
         return finish_page(ctx, page, PageStatus::Skipped, format!("duplicate of {}", original.url)).await;
     }
-
-    let meta = DocumentMeta { url: final_url.to_string(), title: extracted.title.clone(), anchors: extracted.anchors };
-    let document = render_document(&meta, &extracted.markdown);
+    let document = render_document(meta, markdown);
     ctx.blobs
         .put(&page_markdown_key(page.kb_id, page.id), Bytes::from(document), "text/markdown; charset=utf-8")
         .await?;
-    let update = PageUpdate {
-        title: extracted.title,
-        content_hash: Some(hash),
-        links: Some(links),
-        ..Default::default()
-    };
+    let update = PageUpdate { title: meta.title.clone(), content_hash: Some(hash), links: Some(links), ..Default::default() };
     if ctx.catalog.transition_page(page.kb_id, page.id, &[PageStatus::Queued], PageStatus::Fetched, &update).await? {
         send_chunk(ctx, page).await?;
     }
     Ok(())
+}
+
+/// A PDF linked from the site (by its content type or its bytes).
+#[cfg(feature = "files")]
+fn is_pdf(fetched: &crate::ports::FetchedPage) -> bool {
+    fetched.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/pdf"))
+        || fetched.body.starts_with(b"%PDF-")
+}
+
+/// A PDF page: its text through the file extractor, then kept like an HTML page.
+#[cfg(feature = "files")]
+async fn keep_pdf(ctx: &Context, page: &Page, final_url: &Url, body: Bytes) -> Result<(), StageError> {
+    let name = final_url.path_segments().and_then(|mut s| s.next_back()).filter(|n| !n.is_empty()).unwrap_or("document.pdf");
+    let name = if name.to_ascii_lowercase().ends_with(".pdf") { name.to_owned() } else { format!("{name}.pdf") };
+    let limits = crate::files::FileLimits { max_bytes: ctx.settings.max_page_bytes, ..Default::default() };
+    let file = name.clone();
+    let converted = tokio::task::spawn_blocking(move || crate::files::to_markdown(&body, &file, limits))
+        .await
+        .map_err(|e| StageError::transient(format!("PDF extraction task: {e}")))?;
+    let markdown = match converted {
+        Ok((_, markdown)) => markdown,
+        Err(e) => return finish_page(ctx, page, PageStatus::Failed, format!("unreadable_file: {e}")).await,
+    };
+    let meta = DocumentMeta { url: final_url.to_string(), title: Some(name), anchors: Vec::new() };
+    keep(ctx, page, &meta, &markdown, Vec::new()).await
 }
 
 /// How long a content hash stays claimed by its first page.
