@@ -317,6 +317,10 @@ async fn whole_flow(h: Harness) {
     assert!(!hits.is_empty() && hits.iter().all(|h| h["url"].as_str().unwrap().starts_with(&prefix)), "{r}");
     let r = c.ok(Method::POST, &s, Some(json!({"query": "lavender soap", "score_threshold": 1000.0}))).await;
     assert!(r["results"].as_array().unwrap().is_empty(), "{r}");
+    for (body, field) in [(json!({"query": "x", "top_k": 0}), "top_k"), (json!({"query": "x", "top_k": 101}), "top_k"), (json!({"query": "  "}), "query")] {
+        let (code, v) = c.send(Method::POST, &s, Some(body)).await;
+        assert_error(code, &v, 400, field);
+    }
 
     // The OpenAPI document needs a token and lists the routes.
     let doc = c.ok(Method::GET, "/api/v1/openapi.json", None).await;

@@ -12,7 +12,7 @@ use super::auth::User;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::ApiState;
 use crate::domain::{KbId, KnowledgeBase, PipelineId, PipelineStatus, SearchMode, SourceId};
-use crate::pipeline::search::{search as run_search, SearchError, SearchRequest as CoreSearch, MAX_TOP_K};
+use crate::pipeline::search::{search as run_search, SearchError, SearchRequest as CoreSearch, SearchResult};
 use crate::pipeline::{kb as kb_service, progress};
 use crate::ports::SearchFilter;
 
@@ -218,25 +218,10 @@ pub struct SearchBody {
     pub url_prefix: Option<String>,
 }
 
-/// One search result.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchHit {
-    pub url: String,
-    pub title: Option<String>,
-    pub heading_path: Vec<String>,
-    pub anchor: Option<String>,
-    pub text: String,
-    pub score: f32,
-    #[schema(value_type = String, format = Uuid)]
-    pub chunk_id: crate::domain::ChunkId,
-    #[schema(value_type = String, format = Uuid)]
-    pub source_id: SourceId,
-}
-
 /// Search results, best first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchResponse {
-    pub results: Vec<SearchHit>,
+    pub results: Vec<SearchResult>,
 }
 
 /// Search a knowledge base.
@@ -257,27 +242,10 @@ pub async fn search(
         mode: body.mode,
         filter: SearchFilter { source_ids: body.source_ids.unwrap_or_default(), url_prefix: body.url_prefix },
     };
-    if request.top_k == 0 || request.top_k > MAX_TOP_K {
-        return Err(ApiError::bad_request("out_of_range", "top_k", format!("top_k must be between 1 and {MAX_TOP_K}")));
-    }
     let results = run_search(&state.ctx, &kb, &request).await.map_err(|e| match e {
         SearchError::Invalid { field, message } => ApiError::bad_request("invalid_value", field, message),
         SearchError::Unavailable(m) => ApiError::unavailable(m),
         SearchError::Store(s) => ApiError::from(s),
     })?;
-    Ok(Json(SearchResponse {
-        results: results
-            .into_iter()
-            .map(|r| SearchHit {
-                url: r.url,
-                title: r.title,
-                heading_path: r.heading_path,
-                anchor: r.anchor,
-                text: r.text,
-                score: r.score,
-                chunk_id: r.chunk_id,
-                source_id: r.source_id,
-            })
-            .collect(),
-    }))
+    Ok(Json(SearchResponse { results }))
 }

@@ -30,9 +30,11 @@ fn default_top_k() -> usize {
     5
 }
 
-/// One result, with what a chatbot needs to quote and cite it.
+/// One result, with what a chatbot needs to quote and cite it (also the API's result shape).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct SearchResult {
+    #[cfg_attr(feature = "http", schema(value_type = String, format = Uuid))]
     pub chunk_id: ChunkId,
     pub url: String,
     pub title: Option<String>,
@@ -40,7 +42,9 @@ pub struct SearchResult {
     pub anchor: Option<String>,
     pub text: String,
     pub score: f32,
+    #[cfg_attr(feature = "http", schema(value_type = String, format = Uuid))]
     pub source_id: SourceId,
+    #[cfg_attr(feature = "http", schema(value_type = String, format = Uuid))]
     pub page_id: PageId,
 }
 
