@@ -28,6 +28,8 @@ token="$("$kb" token --user fuzzer --workspace default --workspace other --ttl 2
 curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/openapi.json" -o "$work/openapi.json"
 
 echo "==> schemathesis $("$venv/bin/st" --version | awk '{print $NF}') against kb serve on port $port" >&2
+# Run from the scratch directory: schemathesis keeps its example database in ./.schemathesis.
+cd "$work"
 "$venv/bin/st" --no-color run "$work/openapi.json" \
     --url "http://127.0.0.1:$port" \
     -H "Authorization: Bearer $token" \
