@@ -2,19 +2,17 @@
 //! embedded default, and Postgres + Redis (+ pgvector). In-process workers run the pipeline.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use kb_e2e::docs_site::{topic_sentence, DocsSite};
 use kb_e2e::FixtureServer;
-use kb_shared::api::{self, ApiLimits, ApiState, Auth};
+use kb_shared::api::{self, ApiState, Auth};
 use kb_shared::domain::KbId;
 use kb_shared::pipeline::worker::{self, Concurrency};
 use kb_shared::pipeline::Context;
 use kb_shared::settings::{Secret, Settings, VectorIndexKind};
 use kb_shared::testing::{self, TestDatabase};
-use kb_shared::tokens::ModelDir;
-use kb_shared::wiring::{context, Roles};
+use kb_shared::wiring::Roles;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -56,12 +54,10 @@ async fn start(backend: Backend, rate_limit: u32) -> Harness {
             Some(db)
         }
     };
-    let model_name = ModelDir::open(&s.model_dir).unwrap().name;
-    let limits = ApiLimits::from_settings(&s);
-    let ctx = context(s, Roles::ALL).await.unwrap();
+    let state = ApiState::new(s, Roles::ALL, Auth::hs256(SECRET).unwrap()).await.unwrap();
+    let ctx = state.ctx.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(worker::run(ctx.clone(), Concurrency::from_settings(&ctx), stop_rx.clone()));
-    let state = ApiState { ctx: ctx.clone(), auth: Arc::new(Auth::hs256(SECRET).unwrap()), limits, model_name };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut stopped = stop_rx;

@@ -108,6 +108,14 @@ impl ApiState {
     /// No or unusable keys, no model, or an adapter that cannot be opened.
     pub async fn from_settings(settings: Settings, roles: crate::wiring::Roles) -> Result<Self, StartError> {
         let auth = Auth::from_settings(&settings)?.ok_or(StartError::NoAuth)?;
+        Self::new(settings, roles, auth).await
+    }
+
+    /// The state of an API checking tokens with `auth`, on the adapters the settings select.
+    ///
+    /// # Errors
+    /// No model, or an adapter that cannot be opened.
+    pub async fn new(settings: Settings, roles: crate::wiring::Roles, auth: Auth) -> Result<Self, StartError> {
         let model_name = crate::tokens::ModelDir::open(&settings.model_dir)?.name;
         let limits = ApiLimits::from_settings(&settings);
         let ctx = crate::wiring::context(settings, roles).await?;

@@ -1,14 +1,12 @@
 //! `kb serve`, `kb worker`, `kb token`: the self-hosted server shape.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use kb_shared::api::{self, ApiLimits, ApiState, Auth};
+use kb_shared::api::{self, ApiState, Auth};
 use kb_shared::drivers::signals::shutdown_signal;
 use kb_shared::pipeline::worker::{self, Concurrency};
 use kb_shared::settings::Settings;
-use kb_shared::tokens::ModelDir;
 use kb_shared::wiring::{context, Roles};
 
 use super::usage;
@@ -17,11 +15,10 @@ use crate::cli::{ServeArgs, TokenArgs, WorkerArgs};
 /// Server settings: the environment, `--data-dir`, and private networks refused unless
 /// explicitly allowed.
 fn server_settings(data_dir: Option<&std::path::PathBuf>) -> anyhow::Result<Settings> {
-    let mut s = Settings::from_env().map_err(|e| usage(e.to_string()))?;
+    let mut s = Settings::from_env().map_err(|e| usage(e.to_string()))?.for_server();
     if let Some(dir) = data_dir {
         s.data_dir.clone_from(dir);
     }
-    s.allow_private_networks = Some(s.allow_private_networks.unwrap_or(false));
     Ok(s)
 }
 
@@ -39,15 +36,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             auth
         }
     };
-    let model_name = ModelDir::open(&settings.model_dir)?.name;
-    let limits = ApiLimits::from_settings(&settings);
-    let ctx = context(settings, Roles::ALL).await?;
+    let state = ApiState::new(settings, Roles::ALL, auth).await?;
     let stop = shutdown_signal();
     let workers = in_process_queues.then(|| {
         eprintln!("No SQS queues configured: the pipeline workers run in this process.");
-        tokio::spawn(worker::run(ctx.clone(), Concurrency::from_settings(&ctx), stop.clone()))
+        tokio::spawn(worker::run(state.ctx.clone(), Concurrency::from_settings(&state.ctx), stop.clone()))
     });
-    let state = ApiState { ctx, auth: Arc::new(auth), limits, model_name };
     let listener = tokio::net::TcpListener::bind(&args.addr).await.map_err(|e| usage(format!("--addr {}: {e}", args.addr)))?;
     eprintln!("Listening on http://{}", listener.local_addr()?);
     let mut server_stop = stop.clone();

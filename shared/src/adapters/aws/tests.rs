@@ -6,11 +6,7 @@ use bytes::Bytes;
 
 use super::{QueueUrls, S3BlobStore, SqsQueue};
 use crate::ports::{BlobStore, QueueName, WorkQueue};
-use crate::testing::{aws_config, create_queues};
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
+use crate::testing::{aws_config, create_queues, unique_name as unique};
 
 #[tokio::test]
 async fn s3_put_get_list_delete() {
