@@ -34,6 +34,12 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Search a knowledge base.
     Search(SearchArgs),
+    /// Measure retrieval quality on a question set: recall@1/5/10 and MRR@10.
+    ///
+    /// FILE holds one JSON object per line: {"question": "...", "pages": ["url or path", ...]},
+    /// the pages that answer the question (absolute URLs, or paths matched against the end of
+    /// a result's URL path). A hit is a result whose page is one of them.
+    Eval(EvalArgs),
     /// List the pages of a knowledge base with their outcome.
     Pages(KbArgs),
     /// List knowledge bases.
@@ -101,7 +107,47 @@ pub struct IngestArgs {
     #[arg(long)]
     pub name: Option<String>,
     #[command(flatten)]
+    pub chunking: ChunkingArgs,
+    #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// How pages are cut into chunks and searched (default: the product's defaults).
+#[derive(Args, Debug, Clone)]
+pub struct ChunkingArgs {
+    /// Chunking strategy [default: recursive].
+    #[arg(long, value_parser = ["recursive", "by_heading", "semantic", "fixed"])]
+    pub strategy: Option<String>,
+    /// Largest chunk, in --size-unit [default: 1000 characters].
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<u32>,
+    /// Text repeated from one chunk to the next, in --size-unit [default: 200 characters].
+    #[arg(long, value_name = "N")]
+    pub chunk_overlap: Option<u32>,
+    /// Unit of --chunk-size and --chunk-overlap [default: characters].
+    #[arg(long, value_parser = ["characters", "tokens"])]
+    pub size_unit: Option<String>,
+    /// Embed each chunk with its page title and heading path before it [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub contextual_headers: Option<bool>,
+    /// Search mode of the knowledge base when a search names none [default: hybrid].
+    #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
+    pub search_mode: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub kb: KbArgs,
+    /// The question set (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    pub qa: PathBuf,
+    /// Results fetched per question.
+    #[arg(long, default_value_t = 10, value_name = "K")]
+    pub top_k: usize,
+    /// dense, sparse (keywords) or hybrid (both, fused) [default: the KB's].
+    #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
+    pub mode: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -143,11 +143,18 @@ async fn sample(state: &ApiState, draft: &Draft, source: &DraftSource) -> Result
     let headers = draft.config.embedding.contextual_headers;
     let source_id = source.id;
     let pages = documents.len();
+    let mut vectors = Vec::with_capacity(documents.len());
+    for (_, doc, _) in &documents {
+        let v = crate::pipeline::chunk::unit_vectors(state.ctx.embedder.as_deref(), &chunker, doc, &config)
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        vectors.push(v);
+    }
     let chunks = tokio::task::spawn_blocking(move || {
         let mut all = Vec::new();
-        for (url, doc, title) in &documents {
+        for ((url, doc, title), vectors) in documents.iter().zip(&vectors) {
             let page = PageRef { kb_id: KbId(uuid::Uuid::nil()), page_id: PageId::derive(KbId(uuid::Uuid::nil()), url), source_id, url, title: title.as_deref() };
-            all.extend(chunker.chunk_document(doc, page, &config, headers));
+            all.extend(chunker.chunk_document(doc, page, &config, headers, vectors));
         }
         all
     })

@@ -3,12 +3,17 @@
 //! count) and guarantees that no chunk, with its contextual header, exceeds the embedding
 //! model's token limit (measured with the model's own tokenizer).
 
+mod blocks;
+mod by_heading;
 mod fixed;
 mod outline;
 mod recursive;
+mod semantic;
 
-use crate::domain::{parse_document, Chunk, ChunkId, ChunkStrategy, ChunkingConfig, KbId, PageId, SourceId};
+use crate::domain::{parse_document, Chunk, ChunkId, ChunkStrategy, ChunkingConfig, KbId, PageId, SizeUnit, SourceId};
 use crate::tokens::TokenCounter;
+
+pub use semantic::BREAK_PERCENTILE;
 
 pub use outline::{slugify, Outline};
 
@@ -49,7 +54,20 @@ impl Chunker {
         &self.tokens
     }
 
-    /// The chunks of a stored page document (metadata line + markdown).
+    /// The texts the `semantic` strategy compares: embed them (as documents, in order) and
+    /// pass the vectors to [`Chunker::chunk_document`]. Empty for the other strategies.
+    #[must_use]
+    pub fn similarity_units(&self, stored: &str, config: &ChunkingConfig) -> Vec<String> {
+        if config.strategy != ChunkStrategy::Semantic {
+            return Vec::new();
+        }
+        let body = &stored[parse_document(stored).1..];
+        semantic::units(body).into_iter().map(|u| body[u.range].to_owned()).collect()
+    }
+
+    /// The chunks of a stored page document (metadata line + markdown). `unit_vectors` are
+    /// the vectors of [`Chunker::similarity_units`] (semantic strategy only; without them
+    /// it cuts at headings and at the size limit only).
     #[must_use]
     pub fn chunk_document(
         &self,
@@ -57,6 +75,7 @@ impl Chunker {
         page: PageRef<'_>,
         config: &ChunkingConfig,
         contextual_headers: bool,
+        unit_vectors: &[Vec<f32>],
     ) -> Vec<Chunk> {
         let (meta, body_start) = parse_document(stored);
         let body = &stored[body_start..];
@@ -64,6 +83,8 @@ impl Chunker {
         let outline = Outline::parse(body, &anchors);
         let pieces = match config.strategy {
             ChunkStrategy::Recursive => recursive::split(body, config, &self.tokens),
+            ChunkStrategy::ByHeading => by_heading::split(body, &outline, config, &self.tokens),
+            ChunkStrategy::Semantic => semantic::split(body, &semantic::units(body), unit_vectors, config, &self.tokens),
             ChunkStrategy::Fixed => fixed::split(body, config, &self.tokens),
         };
 
@@ -130,6 +151,14 @@ impl Chunker {
                 }
             })
             .collect()
+    }
+}
+
+/// The length of `text` in `unit` (tokens without the model's special tokens).
+pub(crate) fn measure(text: &str, unit: SizeUnit, tokens: &TokenCounter) -> usize {
+    match unit {
+        SizeUnit::Characters => text.chars().count(),
+        SizeUnit::Tokens => tokens.count(text).saturating_sub(SPECIAL_TOKENS),
     }
 }
 

@@ -2,9 +2,12 @@
 //! first separator of `["\n\n", "\n", " ", ""]` present in the text, merge neighbouring
 //! pieces up to `chunk_size`, carry `chunk_overlap` over from one chunk to the next, and
 //! recurse with the next separator into pieces still too long. Sizes are measured in
-//! characters, or in tokens on request.
+//! characters, or in tokens on request. Unlike the classic splitter, it never cuts inside a
+//! code block or a table that fits `chunk_size`.
 
-use super::Piece;
+use std::ops::Range;
+
+use super::{blocks, measure, Piece};
 use crate::domain::{ChunkingConfig, SizeUnit};
 use crate::tokens::TokenCounter;
 
@@ -15,35 +18,36 @@ struct Splitter<'a> {
     overlap: usize,
     unit: SizeUnit,
     tokens: &'a TokenCounter,
+    /// Code blocks and tables that fit: never cut inside.
+    protected: Vec<Range<usize>>,
 }
 
 impl Splitter<'_> {
     fn len(&self, text: &str) -> usize {
-        match self.unit {
-            SizeUnit::Characters => text.chars().count(),
-            SizeUnit::Tokens => self.tokens.count(text).saturating_sub(2),
-        }
+        measure(text, self.unit, self.tokens)
     }
 
     /// Pieces of `text[range]` cut before each occurrence of `sep` (the separator stays at
-    /// the start of the following piece); `""` cuts between characters.
-    fn cut(text: &str, start: usize, end: usize, sep: &str) -> Vec<(usize, usize)> {
+    /// the start of the following piece); `""` cuts between characters. No cut falls inside
+    /// a protected block.
+    fn cut(&self, text: &str, start: usize, end: usize, sep: &str) -> Vec<(usize, usize)> {
         let slice = &text[start..end];
-        if sep.is_empty() {
-            return slice.char_indices().map(|(i, c)| (start + i, start + i + c.len_utf8())).collect();
-        }
+        let cuts: Vec<usize> = if sep.is_empty() {
+            slice.char_indices().map(|(i, _)| start + i).collect()
+        } else {
+            slice.match_indices(sep).map(|(i, _)| start + i).collect()
+        };
         let mut out = Vec::new();
-        let mut last = 0;
-        for (i, _) in slice.match_indices(sep) {
-            if i > last {
-                out.push((start + last, start + i));
+        let mut last = start;
+        for at in cuts {
+            if at > last && !blocks::inside(&self.protected, at) {
+                out.push((last, at));
+                last = at;
             }
-            last = i;
         }
-        if last < slice.len() {
-            out.push((start + last, end));
+        if last < end {
+            out.push((last, end));
         }
-        out.retain(|(s, e)| s < e);
         out
     }
 
@@ -52,7 +56,7 @@ impl Splitter<'_> {
         let level = (level..SEPARATORS.len())
             .find(|&l| SEPARATORS[l].is_empty() || slice.contains(SEPARATORS[l]))
             .unwrap_or(SEPARATORS.len() - 1);
-        let pieces = Self::cut(text, start, end, SEPARATORS[level]);
+        let pieces = self.cut(text, start, end, SEPARATORS[level]);
         let mut good: Vec<(usize, usize)> = Vec::new();
         for (s, e) in pieces {
             if self.len(&text[s..e]) < self.size {
@@ -98,15 +102,32 @@ impl Splitter<'_> {
 }
 
 pub(crate) fn split(body: &str, config: &ChunkingConfig, tokens: &TokenCounter) -> Vec<Piece> {
+    split_range(body, 0..body.len(), &blocks::atomic_ranges(body), config, tokens)
+}
+
+/// The pieces of `body[range]`; `atomic` are the code blocks and tables of the body.
+pub(crate) fn split_range(
+    body: &str,
+    range: Range<usize>,
+    atomic: &[Range<usize>],
+    config: &ChunkingConfig,
+    tokens: &TokenCounter,
+) -> Vec<Piece> {
     let size = config.chunk_size as usize;
+    let unit = config.size_unit;
     let splitter = Splitter {
         size,
         overlap: (config.chunk_overlap as usize).min(size.saturating_sub(1)),
-        unit: config.size_unit,
+        unit,
         tokens,
+        protected: atomic
+            .iter()
+            .filter(|r| r.start < range.end && r.end > range.start && measure(&body[(*r).clone()], unit, tokens) < size)
+            .cloned()
+            .collect(),
     };
     let mut ranges = Vec::new();
-    splitter.split(body, 0, body.len(), 0, &mut ranges);
+    splitter.split(body, range.start, range.end, 0, &mut ranges);
     ranges
         .into_iter()
         .filter_map(|(s, e)| {

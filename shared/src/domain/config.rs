@@ -112,17 +112,24 @@ pub enum ChunkStrategy {
     /// Split on the largest structural unit that fits (sections, paragraphs, lines, words).
     #[default]
     Recursive,
+    /// One chunk per heading section: small sections merged with the next, long ones split.
+    ByHeading,
+    /// Split where the embedding similarity between neighbouring sentences drops.
+    Semantic,
     /// Fixed windows of tokens.
     Fixed,
 }
 
 impl ChunkStrategy {
-    pub const ALL: [ChunkStrategy; 2] = [ChunkStrategy::Recursive, ChunkStrategy::Fixed];
+    pub const ALL: [ChunkStrategy; 4] =
+        [ChunkStrategy::Recursive, ChunkStrategy::ByHeading, ChunkStrategy::Semantic, ChunkStrategy::Fixed];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             ChunkStrategy::Recursive => "recursive",
+            ChunkStrategy::ByHeading => "by_heading",
+            ChunkStrategy::Semantic => "semantic",
             ChunkStrategy::Fixed => "fixed",
         }
     }

@@ -5,11 +5,11 @@
 //! nothing new; a repeated message for a page already chunked re-sends the embed messages
 //! of the chunks not yet embedded.
 
-use crate::chunking::PageRef;
-use crate::domain::{page_markdown_key, ChunkId, KnowledgeBase, Page, PageStatus, PageUpdate};
+use crate::chunking::{Chunker, PageRef};
+use crate::domain::{page_markdown_key, ChunkId, ChunkingConfig, KnowledgeBase, Page, PageStatus, PageUpdate};
 use crate::error::StageError;
 use crate::messages::{ChunkMsg, EmbedMsg, QueueMessage};
-use crate::ports::QueueName;
+use crate::ports::{Embedder, QueueName, TextKind};
 
 use super::crawl::finish_page;
 use super::Context;
@@ -43,11 +43,12 @@ async fn chunk_page(ctx: &Context, kb: &KnowledgeBase, page: &Page) -> Result<()
     let chunker = ctx.chunker()?.clone();
     let config = kb.config.chunking.clone();
     let headers = kb.config.embedding.contextual_headers;
+    let vectors = unit_vectors(ctx.embedder.as_deref(), &chunker, &stored, &config).await?;
     let (kb_id, page_id, source_id, url, title) =
         (kb.id, page.id, page.source_id, page.url.clone(), page.title.clone());
     let chunks = tokio::task::spawn_blocking(move || {
         let page = PageRef { kb_id, page_id, source_id, url: &url, title: title.as_deref() };
-        chunker.chunk_document(&stored, page, &config, headers)
+        chunker.chunk_document(&stored, page, &config, headers, &vectors)
     })
     .await
     .map_err(|e| StageError::transient(format!("chunking task: {e}")))?;
@@ -65,6 +66,26 @@ async fn chunk_page(ctx: &Context, kb: &KnowledgeBase, page: &Page) -> Result<()
         send_embeds(ctx, page, ids).await?;
     }
     Ok(())
+}
+
+/// The vectors the semantic strategy compares (none for the other strategies).
+///
+/// # Errors
+/// Permanent when the strategy is semantic and this process has no embedding model;
+/// transient when the model failed.
+pub async fn unit_vectors(
+    embedder: Option<&dyn Embedder>,
+    chunker: &Chunker,
+    stored: &str,
+    config: &ChunkingConfig,
+) -> Result<Vec<Vec<f32>>, StageError> {
+    let units = chunker.similarity_units(stored, config);
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let embedder = embedder
+        .ok_or_else(|| StageError::permanent("the semantic chunking strategy needs the embedding model in this process"))?;
+    embedder.embed(&units, TextKind::Document).await.map_err(|e| StageError::transient(e.to_string()))
 }
 
 async fn send_pending(ctx: &Context, page: &Page) -> Result<(), StageError> {

@@ -7,6 +7,7 @@ mod context;
 pub mod crawl;
 pub mod discovery;
 pub mod embed;
+pub mod eval;
 pub mod kb;
 pub mod progress;
 pub mod search;

@@ -3,6 +3,9 @@
 //!     kb-bench embed FILE.jsonl            embedding throughput over {"text": ...} lines
 //!     kb-bench export --kb ID FILE.jsonl   write a KB's chunk texts (as embedded) to FILE
 //!     kb-bench crawl URL [--max-pages N]   crawl + extract only, pages per second
+//!     kb-bench search [--chunks N] [--queries N]
+//!                                          search latency (query embedding included) on an
+//!                                          index of N synthetic chunks
 
 use std::io::{BufRead as _, Write as _};
 use std::time::Instant;
@@ -106,9 +109,140 @@ fn main() -> anyhow::Result<()> {
             Some("embed") => embed(&args).await,
             Some("export") => export(&args).await,
             Some("crawl") => crawl(&args).await,
-            _ => anyhow::bail!("usage: kb-bench embed FILE.jsonl | export --kb ID FILE.jsonl | crawl URL"),
+            Some("search") => search_latency(&args).await,
+            _ => anyhow::bail!("usage: kb-bench embed FILE.jsonl | export --kb ID FILE.jsonl | crawl URL | search"),
         }
     })?;
     println!("{result}");
     Ok(())
+}
+
+/// A small deterministic generator (xorshift64*): the synthetic index is the same every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// Roughly normal noise (sum of uniforms).
+    fn noise(&mut self) -> f32 {
+        (0..4).map(|_| (self.next() >> 40) as f32 / (1u64 << 24) as f32).sum::<f32>() - 2.0
+    }
+}
+
+/// Words of the synthetic texts: real words (so BM25 and the tokenizer see real tokens).
+const WORDS: &str = "index query vector search chunk page crawl embed model token server client request \
+response cache queue worker storage bucket table column row schema backup restore replica cluster node \
+network latency throughput memory disk file format parser config option default limit timeout retry error \
+status health metric log trace span user account role policy access secret key certificate domain route \
+header cookie session upload download stream batch job task schedule trigger event message topic \
+partition offset commit rollback transaction lock deadlock isolation snapshot version migration deploy \
+release build test coverage benchmark profile optimise compress encrypt decrypt hash sign verify";
+
+fn synthetic_text(rng: &mut Rng, words: &[&str], n: usize) -> String {
+    (0..n).map(|_| words[rng.below(words.len())]).collect::<Vec<_>>().join(" ")
+}
+
+fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted_ms.len() as f64).ceil() as usize;
+    sorted_ms[rank.clamp(1, sorted_ms.len()) - 1]
+}
+
+/// Search latency on an index of `--chunks` synthetic chunks (default 100,000) in the
+/// embedded default index: `--queries` questions (default 1,000) per mode, each timed from
+/// the query text to the results (query embedding included). Chunk vectors are real
+/// embeddings of a few thousand synthetic texts with noise added, so the index has the
+/// clustered shape of real data without embedding 100k chunks first.
+async fn search_latency(args: &[String]) -> anyhow::Result<serde_json::Value> {
+    use kb_shared::domain::{ChunkId, PageId, SearchMode};
+    use kb_shared::ports::{ChunkPayload, IndexPoint, IndexQuery};
+
+    let chunks: usize = arg(args, "--chunks").map_or(Ok(100_000), |v| v.parse())?;
+    let queries: usize = arg(args, "--queries").map_or(Ok(1_000), |v| v.parse())?;
+    let ctx = embedded_context(settings(args)?, Roles { chunker: false, embedder: true }).await?;
+    let model = ctx.embedder.clone().context("no embedding model")?;
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+
+    let started = Instant::now();
+    let bases: Vec<String> = (0..2_000).map(|_| synthetic_text(&mut rng, &words, 40)).collect();
+    let base_vectors = model.embed(&bases, TextKind::Document).await?;
+    let kb = KbId::random();
+    let source = SourceId::random();
+    for batch_start in (0..chunks).step_by(2_000) {
+        let mut points = Vec::with_capacity(2_000);
+        for i in batch_start..(batch_start + 2_000).min(chunks) {
+            let base = &base_vectors[rng.below(base_vectors.len())];
+            let mut v: Vec<f32> = base.iter().map(|x| x + 0.03 * rng.noise()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= norm);
+            let text = synthetic_text(&mut rng, &words, 120);
+            let url = format!("https://docs.example.com/page/{}", i / 20);
+            let page_id = PageId::derive(kb, &url);
+            let id = ChunkId::derive(page_id, (i % 20) as u32, &text);
+            let payload = ChunkPayload {
+                kb_id: kb,
+                source_id: source,
+                page_id,
+                url,
+                title: Some(format!("Page {}", i / 20)),
+                heading_path: vec![format!("Section {}", i % 20)],
+                anchor: None,
+                text: text.clone(),
+                index: (i % 20) as u32,
+                start: 0,
+                end: text.len() as u32,
+                token_count: 0,
+            };
+            points.push(IndexPoint { id, vector: v, keyword_text: text, payload });
+        }
+        ctx.index.upsert(kb, model.dimension(), points).await?;
+    }
+    ctx.index.finish_kb(kb).await?;
+    let build_s = started.elapsed().as_secs_f64();
+    anyhow::ensure!(ctx.index.count(kb).await? == chunks as u64, "the index holds every chunk");
+
+    let questions: Vec<String> = (0..queries)
+        .map(|_| {
+            let n = 4 + rng.below(8);
+            synthetic_text(&mut rng, &words, n)
+        })
+        .collect();
+    let mut report = serde_json::Map::new();
+    for mode in [SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid] {
+        // Warm-up: first calls fault in pages and fill caches.
+        for q in questions.iter().take(20) {
+            let vector = model.embed(&[q.clone()], TextKind::Query).await?.pop().unwrap_or_default();
+            let query = IndexQuery { kb_id: kb, vector, text: q.clone(), mode, top_k: 10, score_threshold: None, filter: Default::default() };
+            ctx.index.search(&query).await?;
+        }
+        let mut ms = Vec::with_capacity(queries);
+        for q in &questions {
+            let t = Instant::now();
+            let vector = if mode == SearchMode::Sparse {
+                Vec::new()
+            } else {
+                model.embed(&[q.clone()], TextKind::Query).await?.pop().unwrap_or_default()
+            };
+            let query = IndexQuery { kb_id: kb, vector, text: q.clone(), mode, top_k: 10, score_threshold: None, filter: Default::default() };
+            let hits = ctx.index.search(&query).await?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(!hits.is_empty(), "a query found nothing");
+        }
+        ms.sort_by(f64::total_cmp);
+        let name = serde_json::to_value(mode)?.as_str().unwrap_or_default().to_owned();
+        report.insert(
+            name,
+            json!({"p50_ms": percentile(&ms, 50.0), "p99_ms": percentile(&ms, 99.0), "mean_ms": ms.iter().sum::<f64>() / ms.len() as f64}),
+        );
+    }
+    Ok(json!({"chunks": chunks, "queries": queries, "build_s": build_s, "modes": report}))
 }

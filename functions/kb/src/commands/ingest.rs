@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kb_shared::adapters::http_fetcher::HttpFetcher;
 use kb_shared::crawl::urls::parse_start_url;
-use kb_shared::domain::{CrawlConfig, KbConfig, KbStatus, RenderMode, SourceId, SourceSpec};
+use kb_shared::domain::{CrawlConfig, KbConfig, KbStatus, RenderMode, SizeUnit, SourceId, SourceSpec};
 use kb_shared::pipeline::kb::{create, CreateError, CreateKb, SourceInput};
 use kb_shared::pipeline::worker::{self, Concurrency};
 use kb_shared::pipeline::{progress, Context};
@@ -15,8 +15,8 @@ use kb_shared::ports::{FetchRequest, PageFetcher, QueueName};
 use kb_shared::wiring::{embedded_context, Roles};
 use serde_json::json;
 
-use super::{print_json, settings, usage};
-use crate::cli::IngestArgs;
+use super::{parse_mode, print_json, settings, usage};
+use crate::cli::{ChunkingArgs, IngestArgs};
 
 /// How long every queue may stay idle, with the KB still processing, before the run is
 /// declared stalled.
@@ -36,6 +36,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     for raw in &args.urls {
         starts.push(parse_start_url(raw, &[]).map_err(|e| usage(e.to_string()))?);
     }
+    let config = kb_config(&args.chunking)?;
     let settings = settings(&args.data)?;
     check_start_urls(&settings.user_agent, settings.fetch_timeout, settings.max_page_bytes, &starts).await?;
 
@@ -46,7 +47,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         name,
         description: None,
         created_by: "local".into(),
-        config: KbConfig::default(),
+        config,
         sources: starts
             .iter()
             .map(|u| SourceInput { id: SourceId::random(), spec: SourceSpec::Web { url: u.to_string(), crawl: crawl.clone() } })
@@ -105,6 +106,36 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     drop(ctx);
     Ok(if status == KbStatus::Failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The knowledge base's configuration: the defaults with the command line's choices.
+fn kb_config(args: &ChunkingArgs) -> anyhow::Result<KbConfig> {
+    let mut config = KbConfig::default();
+    let c = &mut config.chunking;
+    if let Some(s) = &args.strategy {
+        c.strategy = serde_json::from_value(json!(s)).map_err(|_| usage(format!("--strategy: unknown strategy {s:?}")))?;
+    }
+    if let Some(u) = &args.size_unit {
+        c.size_unit = serde_json::from_value(json!(u)).map_err(|_| usage(format!("--size-unit: unknown unit {u:?}")))?;
+        if c.size_unit == SizeUnit::Tokens && args.chunk_size.is_none() {
+            // 1000 characters of English are about 250 tokens.
+            (c.chunk_size, c.chunk_overlap) = (250, 50);
+        }
+    }
+    c.chunk_size = args.chunk_size.unwrap_or(c.chunk_size);
+    c.chunk_overlap = args.chunk_overlap.unwrap_or(if args.chunk_size.is_some() && c.chunk_overlap >= c.chunk_size {
+        c.chunk_size / 5
+    } else {
+        c.chunk_overlap
+    });
+    if let Some(h) = args.contextual_headers {
+        config.embedding.contextual_headers = h;
+    }
+    if let Some(mode) = args.search_mode.as_deref() {
+        config.vector_store.default_search_mode = parse_mode(mode);
+    }
+    config.validate().map_err(|e| usage(format!("--{}: {}", e.field.replace('_', "-"), e.message)))?;
+    Ok(config)
 }
 
 /// Refuses start URLs that cannot be crawled at all, before anything is created.

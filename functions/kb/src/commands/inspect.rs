@@ -3,17 +3,17 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use kb_shared::domain::{KbId, KnowledgeBase, SearchMode};
+use kb_shared::domain::{KbId, KnowledgeBase};
 use kb_shared::pipeline::search::{search as run_search, SearchError, SearchRequest};
 use kb_shared::pipeline::Context;
 use kb_shared::ports::Catalog;
 use kb_shared::wiring::{embedded_catalog, embedded_context, Roles};
 use serde_json::json;
 
-use super::{print_json, settings, usage};
+use super::{parse_mode, print_json, settings, usage};
 use crate::cli::{DataArgs, KbArgs, SearchArgs};
 
-async fn find_kb(catalog: &dyn Catalog, raw: &str) -> anyhow::Result<KnowledgeBase> {
+pub(super) async fn find_kb(catalog: &dyn Catalog, raw: &str) -> anyhow::Result<KnowledgeBase> {
     let id: KbId = raw.parse().map_err(|_| usage(format!("--kb: {raw:?} is not a knowledge base id (see `kb list`)")))?;
     catalog
         .get_kb(id)
@@ -26,11 +26,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let catalog = embedded_catalog(&settings).await?;
     let kb = find_kb(catalog.as_ref(), &args.kb.kb).await?;
     let ctx: Context = embedded_context(settings, Roles { chunker: false, embedder: true }).await?;
-    let mode = args.mode.as_deref().map(|m| match m {
-        "dense" => SearchMode::Dense,
-        "sparse" => SearchMode::Sparse,
-        _ => SearchMode::Hybrid,
-    });
+    let mode = args.mode.as_deref().map(parse_mode);
     let request = SearchRequest {
         query: args.query.join(" "),
         top_k: args.top_k,

@@ -1,6 +1,7 @@
 //! The subcommands. Errors a user can fix by changing the command line exit with 2, other
 //! failures with 1.
 
+mod eval;
 mod ingest;
 mod inspect;
 mod server;
@@ -37,11 +38,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Search(args) => inspect::search(args).await,
+        Command::Eval(args) => eval::run(args).await,
         Command::Pages(args) => inspect::pages(args).await,
         Command::List(args) => inspect::list(args).await,
         Command::Serve(args) => server::serve(args).await,
         Command::Worker(args) => server::worker(args).await,
         Command::Token(args) => server::token(&args),
+    }
+}
+
+/// A search mode named on the command line (clap has checked the name).
+fn parse_mode(mode: &str) -> kb_shared::domain::SearchMode {
+    use kb_shared::domain::SearchMode;
+    match mode {
+        "dense" => SearchMode::Dense,
+        "sparse" => SearchMode::Sparse,
+        _ => SearchMode::Hybrid,
     }
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Retrieval-quality evaluation on a real documentation site: the PostgreSQL 15 manual from
+# Debian's postgresql-doc-15, served locally, and the question set in eval/postgresql-15/.
+# Builds one knowledge base per chunking configuration, runs `kb eval` in each search mode,
+# and prints the table README.md keeps.
+#
+#   scripts/eval.sh                 # every configuration (about 20-40 minutes on 2 cores)
+#   KB_EVAL_CONFIGS="seeds by_heading" scripts/eval.sh  # only some of them
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+QA="${KB_EVAL_QA:-eval/postgresql-15/questions.jsonl}"
+DOCS=/usr/share/doc/postgresql-doc-15/html
+scripts/setup.sh
+apt_install postgresql-doc-15
+python3 eval/check_questions.py "$QA" "$DOCS" 'sql-*.html' 'datatype*.html' 'functions*.html' \
+    --start sql-commands.html datatype.html functions.html >&2
+if [ -n "${KB_BIN:-}" ]; then
+    KB="$KB_BIN"    # an already built kb (for example the test build: target/debug/kb)
+else
+    echo "==> building kb (release)" >&2
+    cargo build --release --locked -p kb >&2
+    KB="$CARGO_TARGET_DIR/release/kb"
+fi
+
+WORK="$(mktemp -d)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DOCS" >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/index.html" >/dev/null 2>&1 && break; sleep 0.1; done
+BASE="http://127.0.0.1:$PORT"
+
+# The part of the manual the questions cover (see eval/postgresql-15/SCOPE.md).
+SCOPE=(--max-pages 400 --max-depth 3 --include '/sql-*.html' --include '/datatype*.html' --include '/functions*.html')
+STARTS=("$BASE/sql-commands.html" "$BASE/datatype.html" "$BASE/functions.html")
+
+# name | kb ingest options | search modes
+CONFIGS=(
+    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false|dense"
+    "recursive|--strategy recursive --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
+    "by_heading|--strategy by_heading --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
+    "semantic|--strategy semantic --chunk-size 1000|dense sparse hybrid"
+    "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
+)
+WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed}"
+
+RESULTS="$WORK/results.jsonl"
+for entry in "${CONFIGS[@]}"; do
+    IFS='|' read -r name options modes <<<"$entry"
+    case " $WANTED " in *" $name "*) ;; *) continue ;; esac
+    echo "==> $name: kb ingest $options" >&2
+    # shellcheck disable=SC2086
+    "$KB" ingest "${STARTS[@]}" "${SCOPE[@]}" $options --name "eval $name" --data-dir "$WORK/$name" --json > "$WORK/$name.json"
+    kb_id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kb_id"])' "$WORK/$name.json")"
+    for mode in $modes; do
+        echo "==> $name: kb eval --mode $mode" >&2
+        "$KB" eval --kb "$kb_id" --qa "$QA" --mode "$mode" --top-k 10 --data-dir "$WORK/$name" --json \
+            | python3 -c 'import json,sys; r=json.load(sys.stdin); s=json.load(open(sys.argv[2])); print(json.dumps({"config": sys.argv[1], "mode": r["mode"], "chunks": s["stats"]["chunks_created"], "pages": s["stats"]["pages_scraped"], **r["metrics"]}))' "$name" "$WORK/$name.json" \
+            >> "$RESULTS"
+    done
+done
+
+python3 - "$RESULTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"{rows[0]['questions']} questions; pages indexed: {rows[0]['pages']}")
+print("| configuration | mode | chunks | recall@1 | recall@5 | recall@10 | MRR@10 |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['config']} | {r['mode']} | {r['chunks']} | {r['recall_at_1']:.3f} | {r['recall_at_5']:.3f} | {r['recall_at_10']:.3f} | {r['mrr_at_10']:.3f} |")
+PY
