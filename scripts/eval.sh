@@ -24,11 +24,20 @@ else
     KB="$CARGO_TARGET_DIR/release/kb"
 fi
 
-WORK="$(mktemp -d)"
+# KB_EVAL_DIR keeps the knowledge bases between runs: a configuration already built there
+# (same options) is evaluated again without crawling and embedding it again.
+if [ -n "${KB_EVAL_DIR:-}" ]; then
+    WORK="$KB_EVAL_DIR"
+    mkdir -p "$WORK"
+    CLEAN=""
+else
+    WORK="$(mktemp -d)"
+    CLEAN="$WORK"
+fi
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DOCS" >/dev/null 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; [ -z "$CLEAN" ] || rm -rf "$CLEAN"' EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/index.html" >/dev/null 2>&1 && break; sleep 0.1; done
 BASE="http://127.0.0.1:$PORT"
 
@@ -47,12 +56,20 @@ CONFIGS=(
 WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed}"
 
 RESULTS="$WORK/results.jsonl"
+: > "$RESULTS"
 for entry in "${CONFIGS[@]}"; do
     IFS='|' read -r name options modes <<<"$entry"
     case " $WANTED " in *" $name "*) ;; *) continue ;; esac
-    echo "==> $name: kb ingest $options" >&2
-    # shellcheck disable=SC2086
-    "$KB" ingest "${STARTS[@]}" "${SCOPE[@]}" $options --name "eval $name" --data-dir "$WORK/$name" --json > "$WORK/$name.json"
+    if [ -s "$WORK/$name.json" ] && [ "$(cat "$WORK/$name.options" 2>/dev/null)" = "$options" ]; then
+        echo "==> $name: reusing the knowledge base in $WORK/$name" >&2
+    else
+        echo "==> $name: kb ingest $options" >&2
+        rm -rf "${WORK:?}/$name" "$WORK/$name.json"
+        # shellcheck disable=SC2086
+        "$KB" ingest "${STARTS[@]}" "${SCOPE[@]}" $options --name "eval $name" --data-dir "$WORK/$name" --json > "$WORK/$name.json.tmp"
+        mv "$WORK/$name.json.tmp" "$WORK/$name.json"
+        echo "$options" > "$WORK/$name.options"
+    fi
     kb_id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kb_id"])' "$WORK/$name.json")"
     for mode in $modes; do
         echo "==> $name: kb eval --mode $mode" >&2

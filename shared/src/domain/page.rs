@@ -128,13 +128,15 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// The text given to the embedder and the keyword index: the chunk prefixed with its
+    /// The text given to the embedder and the keyword index: the chunk with its links
+    /// reduced to their text (a URL is noise to both, and costs tokens), prefixed with its
     /// title and heading path when `with_header` (so a chunk that says "it" still knows
     /// what it is about).
     #[must_use]
     pub fn embedding_text(&self, with_header: bool) -> String {
+        let text = plain_links(&self.text);
         if !with_header {
-            return self.text.clone();
+            return text;
         }
         let mut header: Vec<&str> = Vec::new();
         if let Some(t) = self.title.as_deref().filter(|t| !t.is_empty()) {
@@ -146,9 +148,94 @@ impl Chunk {
             }
         }
         if header.is_empty() {
-            self.text.clone()
+            text
         } else {
-            format!("{}\n\n{}", header.join(" > "), self.text)
+            format!("{}\n\n{text}", header.join(" > "))
+        }
+    }
+}
+
+/// Markdown links and images reduced to their text: `[text](url "title")` becomes `text`,
+/// `![alt](src)` becomes `alt`; anything that is not a complete link stays as it is.
+#[must_use]
+pub fn plain_links(markdown: &str) -> String {
+    let bytes = markdown.as_bytes();
+    let mut out = String::with_capacity(markdown.len());
+    let mut i = 0;
+    while i < markdown.len() {
+        let open = match bytes[i] {
+            b'[' => Some(i),
+            b'!' if bytes.get(i + 1) == Some(&b'[') => Some(i + 1),
+            _ => None,
+        };
+        if let Some((label, end)) = open.and_then(|o| link_at(markdown, o)) {
+            out.push_str(&plain_links(label));
+            i = end;
+            continue;
+        }
+        let c = markdown[i..].chars().next().expect("i is on a char boundary");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// The label of the link whose `[` is at `open`, and the byte after its `)`.
+fn link_at(markdown: &str, open: usize) -> Option<(&str, usize)> {
+    let bytes = markdown.as_bytes();
+    let mut depth = 0usize;
+    let mut close = None;
+    for (j, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(j);
+                    break;
+                }
+            }
+            b'\n' if bytes.get(j + 1) == Some(&b'\n') => return None,
+            _ => {}
+        }
+    }
+    let close = close?;
+    if bytes.get(close + 1) != Some(&b'(') {
+        return None;
+    }
+    let mut parens = 0usize;
+    for (j, &b) in bytes.iter().enumerate().skip(close + 1) {
+        match b {
+            b'(' => parens += 1,
+            b')' => {
+                parens -= 1;
+                if parens == 0 {
+                    return Some((&markdown[open + 1..close], j + 1));
+                }
+            }
+            b'\n' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::plain_links;
+
+    #[test]
+    fn links_become_their_text() {
+        assert_eq!(
+            plain_links("See [the TimeZone setting](http://h/runtime.html#GUC-TIMEZONE \"Chapter 20\") and ![a chart](img.png)."),
+            "See the TimeZone setting and a chart."
+        );
+        assert_eq!(plain_links("[![logo](l.png)](https://h/)"), "logo");
+        assert_eq!(plain_links("[a (b)](https://h/x_(y))!"), "a (b)!");
+        // Not links: left alone.
+        for s in ["a [bracket] here", "[open](no close", "x ] y [ z", "[a]\n(b)", "東京 [ok](u) 日本"] {
+            let expected = if s.starts_with("東京") { "東京 ok 日本" } else { s };
+            assert_eq!(plain_links(s), expected);
         }
     }
 }
