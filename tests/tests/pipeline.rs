@@ -145,3 +145,53 @@ async fn max_pages_holds_exactly() {
     assert_eq!(got.indexed.len(), 12);
     assert_eq!(ctx.catalog.list_pages(kb).await.unwrap().len(), 12, "no page beyond the budget is even recorded");
 }
+
+/// The other chunking strategies through the whole pipeline (the semantic one embeds the
+/// sentences in the chunk stage): every page indexed, one vector per chunk, every chunk
+/// within its size and under a heading, and a topic sentence still finds its page first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn by_heading_and_semantic_strategies_end_to_end() {
+    use kb_shared::domain::{ChunkStrategy, ChunkingConfig, KbConfig, SearchMode};
+
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+    for strategy in [ChunkStrategy::ByHeading, ChunkStrategy::Semantic] {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path()).await;
+        let mut config = KbConfig::default();
+        config.chunking = ChunkingConfig { strategy, chunk_size: 400, chunk_overlap: 0, ..Default::default() };
+        // Section 0 and its topic pages.
+        let crawl = kb_shared::domain::CrawlConfig { max_pages: 6, max_depth: 1, ..docs_crawl() };
+        let kb = create_web_kb_with(&ctx, &server.url("/docs/s0/"), crawl, config).await;
+        assert_eq!(run_until_final(&ctx, kb, Duration::from_secs(300)).await, KbStatus::Ready, "{strategy:?}");
+        let got = outcome(&ctx, kb).await;
+        assert_eq!(got.indexed.len(), 6, "{strategy:?}: {:?}", got.indexed);
+        assert_eq!(got.chunks, got.vectors, "{strategy:?}: one vector per chunk");
+        let pages = ctx.catalog.list_pages(kb).await.unwrap();
+        let mut topic_pages = Vec::new();
+        for p in &pages {
+            let chunks = ctx.catalog.page_chunks(kb, p.id).await.unwrap();
+            assert!(!chunks.is_empty(), "{strategy:?}: {} has chunks", p.url);
+            for c in &chunks {
+                assert!(c.chunk.text.chars().count() <= 400, "{strategy:?}: chunk of {} chars", c.chunk.text.chars().count());
+                assert!(!c.chunk.heading_path.is_empty(), "{strategy:?}: every chunk is under a heading");
+                // Code blocks fit the limit, so none is cut.
+                assert_eq!(c.chunk.text.matches("```").count() % 2, 0, "{strategy:?}: half a code block");
+            }
+            if let Some((s, t)) = path_of(&p.url).strip_prefix("/docs/s").and_then(|r| r.split_once("/t")) {
+                if let (Ok(s), Ok(t)) = (s.parse::<usize>(), t.parse::<usize>()) {
+                    topic_pages.push((s, t));
+                }
+            }
+        }
+        let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
+        assert!(!topic_pages.is_empty(), "{:?}", got.indexed);
+        for &(s, t) in &topic_pages {
+            for mode in [SearchMode::Dense, SearchMode::Hybrid] {
+                let request = SearchRequest { query: topic_sentence(s, t), top_k: 3, score_threshold: None, mode: Some(mode), filter: Default::default() };
+                let results = search(&ctx, &kb_row, &request).await.unwrap();
+                assert_eq!(path_of(&results[0].url), format!("/docs/s{s}/t{t}"), "{strategy:?} {mode:?}: topic {s}.{t}");
+            }
+        }
+    }
+}

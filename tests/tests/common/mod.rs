@@ -36,12 +36,17 @@ pub fn docs_crawl() -> CrawlConfig {
 }
 
 pub async fn create_web_kb(ctx: &Context, url: &str, crawl: CrawlConfig) -> KbId {
+    create_web_kb_with(ctx, url, crawl, KbConfig::default()).await
+}
+
+/// A KB over one web source, with its own chunking/embedding/search configuration.
+pub async fn create_web_kb_with(ctx: &Context, url: &str, crawl: CrawlConfig, config: KbConfig) -> KbId {
     let request = CreateKb {
         workspace_id: "ws".into(),
         name: "fixture".into(),
         description: None,
         created_by: "tester".into(),
-        config: KbConfig::default(),
+        config,
         sources: vec![SourceInput { id: SourceId::random(), spec: SourceSpec::Web { url: url.to_owned(), crawl } }],
     };
     create(ctx, request).await.expect("create KB").id
