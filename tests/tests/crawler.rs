@@ -1,6 +1,9 @@
 //! The crawler against a fixture site: robots.txt honoured (disallowed URLs never
 //! requested), sitemaps (an index, a nested sitemap, an orphan page only they list) used as
-//! extra seeds inside the scope, `<link rel="canonical">` and duplicate content.
+//! extra seeds inside the scope, `<link rel="canonical">`, duplicate and near-duplicate
+//! content, redirect chains and loops, tracking parameters, 503 then 200, 429 with
+//! Retry-After, a page slower than the timeout, an oversize page, a binary file, a chain of
+//! links deeper than `max_depth`; trailing slashes, per-host politeness and subdomains.
 
 mod common;
 
@@ -31,8 +34,38 @@ async fn site() -> FixtureServer {
     );
     site.page(
         "/docs/",
-        page("Start", &["/docs/a", "/docs/secret/x", "/docs/copy", "/docs/alias", "/docs/report.pdf", "/docs/blob", "/docs/broken.pdf"]),
+        page(
+            "Start",
+            &[
+                "/docs/a", "/docs/secret/x", "/docs/copy", "/docs/alias", "/docs/report.pdf", "/docs/blob", "/docs/broken.pdf",
+                "/docs/chain1", "/docs/loop1", "/docs/a?utm_source=news&fbclid=x", "/docs/track?utm_medium=mail&id=3",
+                "/docs/flaky", "/docs/limited", "/docs/slow", "/docs/huge", "/docs/d1", "/docs/v1", "/docs/v2",
+            ],
+        ),
     );
+    // A redirect chain ends on a page (indexed under the URL linked); a loop fails.
+    site.page("/docs/chain1", Response::redirect(301, "/docs/chain2"));
+    site.page("/docs/chain2", Response::redirect(302, "/docs/chain3"));
+    site.page("/docs/chain3", page("Chain end", &[]));
+    site.page("/docs/loop1", Response::redirect(302, "/docs/loop2"));
+    site.page("/docs/loop2", Response::redirect(302, "/docs/loop1"));
+    site.page("/docs/track", page("Tracked", &[]));
+    // Transient answers, then the page.
+    site.sequence("/docs/flaky", vec![Response::new(503, "text/html", b"busy".to_vec()), page("Flaky", &[])]);
+    site.sequence(
+        "/docs/limited",
+        vec![Response::new(429, "text/html", b"slow down".to_vec()).header("retry-after", "1"), page("Limited", &[])],
+    );
+    site.page("/docs/slow", page("Slow", &[]).delayed(SLOW));
+    site.page("/docs/huge", Response::html(format!("<html><body><p>{}</p></body></html>", "big ".repeat(MAX_PAGE_BYTES))));
+    // A chain of links: d3 is one level deeper than max_depth.
+    site.page("/docs/d1", page("Deep one", &["/docs/d2"]));
+    site.page("/docs/d2", page("Deep two", &["/docs/d3"]));
+    site.page("/docs/d3", page("Deep three", &[]));
+    // The same page but for a date and a counter.
+    let body = prose(7);
+    site.page("/docs/v1", templated("Upgrades", &format!("<p>Last updated 2024-05-01, read 1234 times.</p><p>{body}</p>")));
+    site.page("/docs/v2", templated("Upgrades", &format!("<p>Last updated 2025-11-17, read 98211 times.</p><p>{body}</p>")));
     // A PDF linked from the site goes through the file extractor; other types are skipped.
     let pdf = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tests/fixtures/files/report.pdf")).unwrap();
     site.page("/docs/report.pdf", Response::new(200, "application/pdf", pdf));
@@ -72,6 +105,22 @@ async fn site() -> FixtureServer {
     FixtureServer::start_on(site, port).await
 }
 
+/// The fetch timeout of [`strict_context`], and a page slower than it.
+const TIMEOUT: Duration = Duration::from_secs(1);
+const SLOW: Duration = Duration::from_secs(3);
+/// The largest page body of [`strict_context`].
+const MAX_PAGE_BYTES: usize = 100_000;
+
+/// A context with a short fetch timeout, a small page-size limit and three deliveries per
+/// message, so that failing pages fail fast.
+async fn strict_context(dir: &std::path::Path) -> kb_shared::pipeline::Context {
+    let mut settings = common::settings(dir);
+    settings.fetch_timeout = TIMEOUT;
+    settings.max_page_bytes = MAX_PAGE_BYTES as u64;
+    settings.max_receives = 3;
+    kb_shared::wiring::embedded_context(settings, kb_shared::wiring::Roles::ALL).await.unwrap()
+}
+
 fn crawl(robots: bool, sitemap: bool) -> CrawlConfig {
     CrawlConfig {
         max_pages: 50,
@@ -97,57 +146,95 @@ async fn outcomes(ctx: &kb_shared::pipeline::Context, kb: kb_shared::domain::KbI
     pages
 }
 
-/// Pages whose outcome `assert_duplicates` checks (all others are indexed or robots-skipped).
-const SPECIAL: &[&str] = &["/docs/a", "/docs/copy", "/docs/alias", "/docs/blob", "/docs/broken.pdf"];
+/// Asserts the exact outcome of every page of the fixture site: those listed in `expected`
+/// as (path, status, reason), and the pairs of copies (one indexed, the other skipped as its
+/// duplicate, whichever came first).
+fn assert_outcomes(server: &FixtureServer, pages: &[(String, PageStatus, Option<String>)], expected: &[(&str, PageStatus, Option<String>)]) {
+    let find = |path: &str| pages.iter().find(|p| p.0 == path).unwrap_or_else(|| panic!("no page {path}: {pages:?}"));
+    let mut checked = 0;
+    for (first, second) in [("/docs/a", "/docs/copy"), ("/docs/v1", "/docs/v2")] {
+        let (x, y) = (find(first), find(second));
+        let (kept, dup) = if x.1 == PageStatus::Indexed { (x, y) } else { (y, x) };
+        assert_eq!(kept.1, PageStatus::Indexed, "{pages:?}");
+        assert_eq!((dup.1, dup.2.clone()), (PageStatus::Skipped, Some(format!("duplicate of {}", server.url(&kept.0)))));
+        checked += 2;
+    }
+    for (path, status, reason) in expected {
+        let page = find(path);
+        assert_eq!((page.1, page.2.as_deref()), (*status, reason.as_deref()), "{path}");
+        checked += 1;
+    }
+    assert_eq!(checked, pages.len(), "every page is accounted for: {pages:?}");
+}
 
-/// One of the two copies is indexed and the other skipped as its duplicate; the alias is
-/// skipped for its canonical URL, which is crawled (without its tracking parameter).
-fn assert_duplicates(server: &FixtureServer, pages: &[(String, PageStatus, Option<String>)]) {
-    let find = |path: &str| pages.iter().find(|p| p.0 == path).unwrap();
-    let (a, copy) = (find("/docs/a"), find("/docs/copy"));
-    let (kept, dup) = if a.1 == PageStatus::Indexed { (a, copy) } else { (copy, a) };
-    assert_eq!(kept.1, PageStatus::Indexed, "{pages:?}");
-    assert_eq!(dup.1, PageStatus::Skipped, "{pages:?}");
-    assert_eq!(dup.2.as_deref(), Some(format!("duplicate of {}", server.url(&kept.0)).as_str()));
-    let alias = find("/docs/alias");
-    assert_eq!(alias.1, PageStatus::Skipped);
-    assert_eq!(alias.2.as_deref(), Some(format!("duplicate of {} (rel=canonical)", server.url("/docs/target")).as_str()));
-    assert_eq!(find("/docs/target").1, PageStatus::Indexed);
-    assert_eq!(find("/docs/report.pdf").1, PageStatus::Indexed, "{pages:?}");
-    let blob = find("/docs/blob");
-    assert_eq!((blob.1, blob.2.as_deref()), (PageStatus::Skipped, Some("unsupported_type: application/octet-stream")));
-    let broken = find("/docs/broken.pdf");
-    assert_eq!(broken.1, PageStatus::Failed);
-    assert!(broken.2.as_deref().unwrap().starts_with("unreadable_file"), "{:?}", broken.2);
+/// The outcome of every page but the pairs of copies; `robots` when robots.txt and
+/// sitemaps are on.
+fn expected(server: &FixtureServer, robots: bool) -> Vec<(&'static str, PageStatus, Option<String>)> {
+    let ok = |path| (path, PageStatus::Indexed, None);
+    let mut pages = vec![
+        ok("/docs/"),
+        ok("/docs/target"),
+        ok("/docs/report.pdf"),
+        ok("/docs/chain1"),
+        ok("/docs/track?id=3"),
+        ok("/docs/flaky"),
+        ok("/docs/limited"),
+        ok("/docs/d1"),
+        ok("/docs/d2"),
+        (
+            "/docs/alias",
+            PageStatus::Skipped,
+            Some(format!("duplicate of {} (rel=canonical)", server.url("/docs/target"))),
+        ),
+        ("/docs/blob", PageStatus::Skipped, Some("unsupported_type: application/octet-stream".into())),
+        (
+            "/docs/broken.pdf",
+            PageStatus::Failed,
+            Some("unreadable_file: the file cannot be read: PDF: PDF error: couldn't parse input: invalid file header".into()),
+        ),
+        ("/docs/loop1", PageStatus::Failed, Some(format!("redirect_loop: redirect loop at {}", server.url("/docs/loop1")))),
+        ("/docs/slow", PageStatus::Failed, Some(format!("timeout: timeout after {TIMEOUT:?}"))),
+        ("/docs/huge", PageStatus::Failed, Some(format!("too_large: body larger than {MAX_PAGE_BYTES} bytes"))),
+    ];
+    if robots {
+        let disallowed = || Some("robots: disallowed by robots.txt".to_owned());
+        pages.extend([
+            ("/docs/secret/x", PageStatus::Skipped, disallowed()),
+            ("/docs/secret/y", PageStatus::Skipped, disallowed()),
+            ok("/docs/orphan"),
+        ]);
+    } else {
+        pages.push(ok("/docs/secret/x"));
+    }
+    pages
+}
+
+/// What every crawl of the fixture site shows in the server's log, robots or not.
+fn assert_requests(server: &FixtureServer) {
+    assert_eq!(server.hits("/docs/chain2") + server.hits("/docs/chain3"), 2, "the chain is followed once");
+    assert_eq!(server.hits("/docs/flaky"), 2, "503, then 200");
+    assert_eq!(server.hits("/docs/limited"), 2, "429, then 200");
+    let limited: Vec<Duration> =
+        server.timed_requests().into_iter().filter(|(p, _)| p == "/docs/limited").map(|(_, t)| t).collect();
+    assert!(limited[1] - limited[0] >= Duration::from_secs(1), "Retry-After: 1 honoured: {limited:?}");
+    assert_eq!(server.hits("/docs/slow"), 3, "a timeout is retried until the last delivery");
+    assert_eq!(server.hits("/docs/huge"), 1, "too large is final");
+    assert_eq!(server.hits("/docs/d3"), 0, "deeper than max_depth: never requested");
+    assert!(server.requests().iter().all(|p| !p.contains("utm_") && !p.contains("fbclid")), "tracking parameters are dropped");
+    assert_eq!(server.hits("/docs/a") + server.hits("/docs/a?utm_source=news&fbclid=x"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
     let server = site().await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = common::context(dir.path()).await;
+    let ctx = strict_context(dir.path()).await;
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(true, true)).await;
     let status = common::run_until_final(&ctx, kb, Duration::from_secs(120)).await;
-    assert_eq!(status, KbStatus::ReadyWithWarnings, "the broken PDF failed; the rest is ready");
+    assert_eq!(status, KbStatus::ReadyWithWarnings, "some pages failed; the rest is ready");
     let pages = outcomes(&ctx, kb).await;
-    let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "/docs/", "/docs/a", "/docs/alias", "/docs/blob", "/docs/broken.pdf", "/docs/copy", "/docs/orphan",
-            "/docs/report.pdf", "/docs/secret/x", "/docs/secret/y", "/docs/target"
-        ],
-        "{pages:?}"
-    );
-    assert_duplicates(&server, &pages);
-    for (path, status, reason) in pages.iter().filter(|p| !SPECIAL.contains(&p.0.as_str())) {
-        if path.starts_with("/docs/secret/") {
-            assert_eq!(*status, PageStatus::Skipped, "{path}");
-            assert!(reason.as_deref().unwrap().starts_with("robots"), "{reason:?}");
-        } else {
-            assert_eq!(*status, PageStatus::Indexed, "{path}: {reason:?}");
-        }
-    }
+    assert_outcomes(&server, &pages, &expected(&server, true));
+    assert_requests(&server);
     assert_eq!(server.hits("/docs/secret/x") + server.hits("/docs/secret/y"), 0, "disallowed URLs are never requested");
     // The linked PDF's text is searchable, cited by its URL.
     let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
@@ -170,18 +257,12 @@ async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
 async fn robots_and_sitemaps_can_be_turned_off() {
     let server = site().await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = common::context(dir.path()).await;
+    let ctx = strict_context(dir.path()).await;
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(false, false)).await;
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::ReadyWithWarnings);
     let pages = outcomes(&ctx, kb).await;
-    let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(
-        paths,
-        ["/docs/", "/docs/a", "/docs/alias", "/docs/blob", "/docs/broken.pdf", "/docs/copy", "/docs/report.pdf", "/docs/secret/x", "/docs/target"],
-        "{pages:?}"
-    );
-    assert_duplicates(&server, &pages);
-    assert!(pages.iter().filter(|p| !SPECIAL.contains(&p.0.as_str())).all(|p| p.1 == PageStatus::Indexed), "{pages:?}");
+    assert_outcomes(&server, &pages, &expected(&server, false));
+    assert_requests(&server);
     assert_eq!(server.hits("/robots.txt") + server.hits("/sitemap_index.xml") + server.hits("/sitemap.xml"), 0);
 }
 
