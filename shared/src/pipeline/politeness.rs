@@ -89,7 +89,7 @@ pub(crate) async fn enter(ctx: &Context, url: &Url, config: &CrawlConfig, interv
         }
         let jittered = pause.mul_f64(rand::rng().random_range(0.5..1.5));
         tokio::time::sleep(jittered).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 
