@@ -26,6 +26,74 @@ const SHINGLE: usize = 3;
 /// are found by looking up each band of a fingerprint.
 pub const BANDS: usize = NEAR_DISTANCE as usize + 1;
 
+/// Min-hashes kept per page, to confirm a near match.
+pub const MINHASHES: usize = 32;
+
+/// Smallest estimated resemblance (Jaccard similarity of the shingle sets, numbers counting
+/// as `0`) of near duplicates: the simhash finds candidates, this confirms them (a simhash
+/// alone calls a pair of short pages that share most of their text near by chance).
+pub const NEAR_RESEMBLANCE: f32 = 0.9;
+
+/// What is kept of a page to find its near duplicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub simhash: u64,
+    pub minhash: [u32; MINHASHES],
+}
+
+impl Fingerprint {
+    /// Bytes of [`Fingerprint::to_bytes`].
+    pub const BYTES: usize = 8 + 4 * MINHASHES;
+
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.simhash.to_be_bytes().to_vec();
+        for m in self.minhash {
+            out.extend_from_slice(&m.to_be_bytes());
+        }
+        out
+    }
+
+    /// # Panics
+    /// `bytes` is not [`Fingerprint::BYTES`] long.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let simhash = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
+        let mut minhash = [0u32; MINHASHES];
+        for (i, m) in minhash.iter_mut().enumerate() {
+            *m = u32::from_be_bytes(bytes[8 + 4 * i..12 + 4 * i].try_into().expect("4 bytes"));
+        }
+        Self { simhash, minhash }
+    }
+
+    /// Whether the two pages are near duplicates: simhashes within [`NEAR_DISTANCE`] bits and
+    /// an estimated resemblance of at least [`NEAR_RESEMBLANCE`].
+    #[must_use]
+    pub fn is_near(&self, other: &Self) -> bool {
+        let same = self.minhash.iter().zip(&other.minhash).filter(|(a, b)| a == b).count();
+        distance(self.simhash, other.simhash) <= NEAR_DISTANCE && same as f32 >= NEAR_RESEMBLANCE * MINHASHES as f32
+    }
+}
+
+/// The fingerprint of `text`; `None` when it has no words.
+#[must_use]
+pub fn fingerprint(text: &str) -> Option<Fingerprint> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    if words.is_empty() {
+        return None;
+    }
+    let normalised: Vec<String> = words.iter().map(|w| without_digits(w)).collect();
+    let shingles: HashSet<u64> =
+        normalised.windows(SHINGLE.min(normalised.len())).map(|s| hash_words(s.iter().map(String::as_str))).collect();
+    let mut minhash = [u32::MAX; MINHASHES];
+    for (i, m) in minhash.iter_mut().enumerate() {
+        let seed = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        *m = shingles.iter().map(|h| (mix(h ^ seed) >> 32) as u32).min().unwrap_or(u32::MAX);
+    }
+    Some(Fingerprint { simhash: simhash(text)?, minhash })
+}
+
 /// The simhash of `text`; `None` when it has no words.
 #[must_use]
 pub fn simhash(text: &str) -> Option<u64> {
@@ -110,6 +178,11 @@ fn hash_words<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     }
+    mix(h)
+}
+
+/// A 64-bit finaliser (MurmurHash3's).
+fn mix(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -147,6 +220,9 @@ mod tests {
             let b = simhash(&format!("Last updated 2025-11-17, viewed 98211 times.\n\n{body}")).unwrap();
             assert!(distance(a, b) <= NEAR_DISTANCE, "seed {seed}: {}", distance(a, b));
             assert!(first_common_band(a, b).is_some());
+            let (fa, fb) = (fingerprint(&format!("Updated 2024-05-01. {body}")).unwrap(), fingerprint(&format!("Updated 2025-12-31. {body}")).unwrap());
+            assert!(fa.is_near(&fb), "seed {seed}");
+            assert_eq!(Fingerprint::from_bytes(&fa.to_bytes()), fa);
         }
     }
 
@@ -157,6 +233,25 @@ mod tests {
             let b = simhash(&article("Backups", seed + 1000)).unwrap();
             assert!(distance(a, b) > 3 * NEAR_DISTANCE, "seed {seed}: {}", distance(a, b));
         }
+    }
+
+    #[test]
+    fn short_pages_sharing_most_of_their_text_are_not_near() {
+        // Like topic pages of one documentation section: the same paragraph around a few
+        // words of their own. Their simhashes may fall within 3 bits by chance; the
+        // resemblance check keeps them apart.
+        let page = |verb: &str, thing: &str, other: &str| {
+            format!(
+                "Topic: otter {verb}. The otter module {verb} {thing} whenever the {other} threshold is exceeded. \
+                 This paragraph explains, in plain words, how operators tune the behaviour for production \
+                 workloads and what happens when the limit is reached during peak traffic. Call the API from a \
+                 small program. The example below starts a worker and waits for its first result."
+            )
+        };
+        let a = fingerprint(&page("compresses", "the audit log", "heron")).unwrap();
+        let b = fingerprint(&page("encrypts", "printer drivers", "falcon")).unwrap();
+        assert!(!a.is_near(&b));
+        assert!(a.is_near(&a));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Duplicate content across the pages of a knowledge base, decided through the key-value
 //! store so that concurrent workers agree: the same main content (a content hash claimed
 //! with set-if-absent) and nearly the same (a simhash within
-//! [`NEAR_DISTANCE`](crate::crawl::simhash::NEAR_DISTANCE) bits, found through banded
-//! append-only lists).
+//! [`NEAR_DISTANCE`](crate::crawl::simhash::NEAR_DISTANCE) bits and a min-hash resemblance
+//! of at least [`NEAR_RESEMBLANCE`](crate::crawl::simhash::NEAR_RESEMBLANCE), found through
+//! banded append-only lists).
 
 use std::time::Duration;
 
-use crate::crawl::simhash::{self, BANDS, NEAR_DISTANCE};
+use crate::crawl::simhash::{self, Fingerprint, BANDS};
 use crate::domain::{Page, PageId, PageStatus};
 use crate::error::StageError;
 
@@ -36,12 +37,12 @@ pub(crate) async fn exact_duplicate_of(ctx: &Context, page: &Page, hash: &str) -
 }
 
 /// One entry of a band list: a page id and its fingerprint.
-const ENTRY: usize = 16 + 8;
+const ENTRY: usize = 16 + Fingerprint::BYTES;
 
-fn entries(list: &[u8]) -> impl Iterator<Item = (PageId, u64)> + '_ {
+fn entries(list: &[u8]) -> impl Iterator<Item = (PageId, Fingerprint)> + '_ {
     list.chunks_exact(ENTRY).map(|e| {
         let id = PageId(uuid::Uuid::from_slice(&e[..16]).expect("16 bytes"));
-        (id, u64::from_be_bytes(e[16..].try_into().expect("8 bytes")))
+        (id, Fingerprint::from_bytes(&e[16..]))
     })
 }
 
@@ -54,12 +55,12 @@ fn entries(list: &[u8]) -> impl Iterator<Item = (PageId, u64)> + '_ {
 /// finds the other before itself there. So of two concurrent near duplicates exactly one
 /// is kept. A redelivered page counts from its first entry, so it decides the same way.
 pub(crate) async fn near_duplicate_of(ctx: &Context, page: &Page, text: &str) -> Result<Option<String>, StageError> {
-    let Some(mine) = simhash::simhash(text) else { return Ok(None) };
+    let Some(mine) = simhash::fingerprint(text) else { return Ok(None) };
     let mut entry = Vec::with_capacity(ENTRY);
     entry.extend_from_slice(page.id.0.as_bytes());
-    entry.extend_from_slice(&mine.to_be_bytes());
+    entry.extend_from_slice(&mine.to_bytes());
     let appends = (0..BANDS).map(|i| {
-        let key = format!("simhash:{}:{i}:{:04x}", page.kb_id, simhash::band(mine, i));
+        let key = format!("simhash:{}:{i}:{:04x}", page.kb_id, simhash::band(mine.simhash, i));
         let entry = &entry;
         async move { ctx.kv.append(&key, entry, Some(CLAIM_TTL)).await }
     });
@@ -67,8 +68,9 @@ pub(crate) async fn near_duplicate_of(ctx: &Context, page: &Page, text: &str) ->
     let mut best: Option<(u32, PageId)> = None;
     for (i, list) in lists.iter().enumerate() {
         for (id, other) in entries(list).take_while(|(id, _)| *id != page.id) {
-            let d = simhash::distance(mine, other);
-            if d <= NEAR_DISTANCE && simhash::first_common_band(mine, other) == Some(i) && best.is_none_or(|(b, _)| d < b) {
+            let d = simhash::distance(mine.simhash, other.simhash);
+            let first = simhash::first_common_band(mine.simhash, other.simhash) == Some(i);
+            if first && mine.is_near(&other) && best.is_none_or(|(b, _)| d < b) {
                 best = Some((d, id));
             }
         }
