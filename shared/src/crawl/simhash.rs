@@ -78,37 +78,38 @@ impl Fingerprint {
 /// The fingerprint of `text`; `None` when it has no words.
 #[must_use]
 pub fn fingerprint(text: &str) -> Option<Fingerprint> {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    if words.is_empty() {
-        return None;
-    }
-    let normalised: Vec<String> = words.iter().map(|w| without_digits(w)).collect();
-    let shingles: HashSet<u64> =
-        normalised.windows(SHINGLE.min(normalised.len())).map(|s| hash_words(s.iter().map(String::as_str))).collect();
+    let (shingles, numbers) = features(text)?;
     let mut minhash = [u32::MAX; MINHASHES];
     for (i, m) in minhash.iter_mut().enumerate() {
         let seed = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         *m = shingles.iter().map(|h| (mix(h ^ seed) >> 32) as u32).min().unwrap_or(u32::MAX);
     }
-    Some(Fingerprint { simhash: simhash(text)?, minhash })
+    Some(Fingerprint { simhash: combine(&shingles, &numbers), minhash })
 }
 
 /// The simhash of `text`; `None` when it has no words.
 #[must_use]
 pub fn simhash(text: &str) -> Option<u64> {
+    features(text).map(|(shingles, numbers)| combine(&shingles, &numbers))
+}
+
+/// The distinct shingles and numbers of `text` (each distinct feature once: a line repeated
+/// on every row of a table must not outweigh the rest); `None` when it has no words.
+fn features(text: &str) -> Option<(HashSet<u64>, HashSet<u64>)> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     if words.is_empty() {
         return None;
     }
     let normalised: Vec<String> = words.iter().map(|w| without_digits(w)).collect();
-    // Each distinct feature once: a line repeated on every row of a table must not outweigh
-    // the rest.
-    let shingles: HashSet<u64> =
+    let shingles =
         normalised.windows(SHINGLE.min(normalised.len())).map(|s| hash_words(s.iter().map(String::as_str))).collect();
-    let numbers: HashSet<u64> =
-        words.iter().filter(|w| w.bytes().any(|b| b.is_ascii_digit())).map(|n| hash_words(["#", n])).collect();
+    let numbers = words.iter().filter(|w| w.bytes().any(|b| b.is_ascii_digit())).map(|n| hash_words(["#", n])).collect();
+    Some((shingles, numbers))
+}
+
+/// The simhash of the features.
+fn combine(shingles: &HashSet<u64>, numbers: &HashSet<u64>) -> u64 {
     let mut text_sums = [0i32; 64];
     let mut number_sums = [0f32; 64];
     for (bit, sum) in text_sums.iter_mut().enumerate() {
@@ -127,7 +128,7 @@ pub fn simhash(text: &str) -> Option<u64> {
             fingerprint |= 1 << bit;
         }
     }
-    Some(fingerprint)
+    fingerprint
 }
 
 /// Bits in which two fingerprints differ.
