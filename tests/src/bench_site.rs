@@ -55,14 +55,25 @@ fn paragraph(rng: &mut Rng) -> String {
 /// Generates a site of `pages` pages: `/` and `/p/1` .. `/p/{pages-1}`.
 #[must_use]
 pub fn generate(pages: usize) -> Site {
+    build(pages, 6, 3)
+}
+
+/// The same site with one short section per page (one chunk each), for tests that need
+/// many pages but little embedding work.
+#[must_use]
+pub fn generate_small(pages: usize) -> Site {
+    build(pages, 1, 1)
+}
+
+fn build(pages: usize, sections: usize, paragraphs: usize) -> Site {
     let mut site = Site::default();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for i in 0..pages.max(1) {
         let path = if i == 0 { "/".to_owned() } else { format!("/p/{i}") };
         let mut body = format!("<h1>Guide page {i}</h1>");
-        for s in 0..6 {
+        for s in 0..sections {
             body.push_str(&format!("<h2 id=\"s{s}\">Section {s} of page {i}</h2>"));
-            for _ in 0..3 {
+            for _ in 0..paragraphs {
                 body.push_str(&format!("<p>{}</p>", paragraph(&mut rng)));
             }
         }

@@ -153,9 +153,13 @@ impl DocsSite {
             never.push(format!("/docs/s{s}/t0/details/more"));
         }
 
+        // Each step its own words: pages differing only by their numbers would be near
+        // duplicates.
+        let steps = ["inventory the schemas", "rehearse the cutover", "switch the traffic", "retire the old cluster"];
         for d in 1..=4 {
             let body = format!(
-                r#"<h1>Deep page {d}</h1><p>Step {d} of a long walk through nested pages about migration planning.</p><p><a href="/docs/deep/{}">Next step</a></p>"#,
+                r#"<h1>Deep page {d}</h1><p>Step {d} of a long walk through nested pages about migration planning: {}.</p><p><a href="/docs/deep/{}">Next step</a></p>"#,
+                steps[d - 1],
                 d + 1
             );
             site.page(&format!("/docs/deep/{d}"), Response::html(layout(&format!("Deep {d}"), &body)));

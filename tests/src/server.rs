@@ -1,10 +1,12 @@
 //! A small HTTP server for fixture sites: fixed responses per path, optional delays, and a
-//! log of every request path (so tests can assert what was, and was not, fetched).
+//! log of every request path with its arrival time (so tests can assert what was, and was
+//! not, fetched, and how requests were spaced), and the most requests it had in flight.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -78,8 +80,11 @@ impl Site {
 
 struct Shared {
     site: Site,
-    log: Mutex<Vec<String>>,
+    started: Instant,
+    log: Mutex<Vec<(String, Duration)>>,
     hits: Mutex<HashMap<String, usize>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// A running fixture server; stops when dropped.
@@ -103,7 +108,14 @@ impl FixtureServer {
     /// # Panics
     /// The port cannot be bound.
     pub async fn start_on(site: Site, port: u16) -> Self {
-        let shared = Arc::new(Shared { site, log: Mutex::new(Vec::new()), hits: Mutex::new(HashMap::new()) });
+        let shared = Arc::new(Shared {
+            site,
+            started: Instant::now(),
+            log: Mutex::new(Vec::new()),
+            hits: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind fixture server");
         let addr = listener.local_addr().expect("local address");
@@ -122,7 +134,20 @@ impl FixtureServer {
     /// Every requested path (with query), in order.
     #[must_use]
     pub fn requests(&self) -> Vec<String> {
+        self.shared.log.lock().expect("log lock").iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Every requested path (with query) with its arrival time since the server started,
+    /// in order.
+    #[must_use]
+    pub fn timed_requests(&self) -> Vec<(String, Duration)> {
         self.shared.log.lock().expect("log lock").clone()
+    }
+
+    /// The most requests the server was answering at once.
+    #[must_use]
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// How many times `path` was requested.
@@ -140,14 +165,30 @@ impl Drop for FixtureServer {
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> axum::response::Response {
     let path = request.uri().path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-    shared.log.lock().expect("log lock").push(path.clone());
+    shared.log.lock().expect("log lock").push((path.clone(), shared.started.elapsed()));
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    // Counted out also when the client gives up and the request is dropped half-way.
+    let _in_flight = InFlight(&shared.in_flight);
+    respond(&shared, request.uri().path().to_owned(), &path).await
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn respond(shared: &Shared, bare_path: String, path: &str) -> axum::response::Response {
     let n = {
         let mut hits = shared.hits.lock().expect("hits lock");
-        let n = hits.entry(path.clone()).or_insert(0);
+        let n = hits.entry(path.to_owned()).or_insert(0);
         *n += 1;
         *n
     };
-    let route = shared.site.routes.get(&path).or_else(|| shared.site.routes.get(request.uri().path()));
+    let route = shared.site.routes.get(path).or_else(|| shared.site.routes.get(&bare_path));
     let response = match route {
         Some(Route::Fixed(r)) => r.clone(),
         Some(Route::Sequence(rs)) => rs[(n - 1).min(rs.len() - 1)].clone(),

@@ -89,6 +89,10 @@ impl WorkQueue for Duplicating {
         let twice: Vec<String> = bodies.iter().flat_map(|b| [b.clone(), b.clone()]).collect();
         self.0.send_batch(queue, twice).await
     }
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<(), StoreError> {
+        self.0.send_delayed(queue, body.clone(), delay).await?;
+        self.0.send_delayed(queue, body, delay).await
+    }
     async fn receive(&self, queue: QueueName, max: usize, wait: Duration) -> Result<Vec<Delivery>, StoreError> {
         self.0.receive(queue, max, wait).await
     }

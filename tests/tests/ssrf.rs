@@ -70,6 +70,14 @@ async fn server_mode_refuses_private_addresses_on_every_hop() {
     }
     assert_eq!(server.hits("/ok"), 1, "no redirect reached a refused address");
 
+    // Names listed for the fetcher (as tests list theirs) are checked like any other name.
+    let hosts = std::collections::HashMap::from([("docs.example.test".to_owned(), vec!["127.0.0.1".parse().unwrap()])]);
+    let listed = HttpFetcher::with_hosts("kb-test", NetworkPolicy::new(false), hosts.clone()).unwrap();
+    assert_blocked(listed.fetch(&request(&format!("http://docs.example.test:{port}/ok"))).await, "a listed name");
+    let listed = HttpFetcher::with_hosts("kb-test", NetworkPolicy::new(true), hosts).unwrap();
+    assert_eq!(listed.fetch(&request(&format!("http://docs.example.test:{port}/ok"))).await.unwrap().status, 200);
+    assert_eq!(server.hits("/ok"), 2, "only the allowed fetch of the listed name arrived");
+
     // The local CLI's policy (or KB_ALLOW_PRIVATE_NETWORKS=true) allows them.
     let open = HttpFetcher::new("kb-test", NetworkPolicy::new(true)).unwrap();
     assert_eq!(open.fetch(&request(&format!("http://localhost:{port}/ok"))).await.unwrap().status, 200);

@@ -242,21 +242,24 @@ impl Api {
         v
     }
 
-    /// Draft -> web source -> finalize; returns (kb_id, pipeline_id).
+    /// Draft -> the docs site as web source -> finalize; returns (kb_id, pipeline_id).
     async fn create_kb(&self, site_url: &str) -> (String, String) {
+        self.create_web_kb(json!({
+            "url": site_url,
+            "max_pages": 100,
+            "max_depth": kb_e2e::docs_site::MAX_DEPTH,
+            "include_patterns": ["/docs/**"],
+            "exclude_patterns": ["/docs/private/**"],
+        }))
+        .await
+    }
+
+    /// Draft -> `source` (the body of `POST .../sources/web`) -> finalize; returns (kb_id,
+    /// pipeline_id).
+    async fn create_web_kb(&self, source: Value) -> (String, String) {
         let draft = self.post("/api/v1/kb-drafts", json!({"name": "docs", "workspace_id": "ws1"})).await;
         let id = draft["id"].as_str().expect("draft id").to_owned();
-        self.post(
-            &format!("/api/v1/kb-drafts/{id}/sources/web"),
-            json!({
-                "url": site_url,
-                "max_pages": 100,
-                "max_depth": kb_e2e::docs_site::MAX_DEPTH,
-                "include_patterns": ["/docs/**"],
-                "exclude_patterns": ["/docs/private/**"],
-            }),
-        )
-        .await;
+        self.post(&format!("/api/v1/kb-drafts/{id}/sources/web"), source).await;
         let started = std::time::Instant::now();
         let fin = self.post(&format!("/api/v1/kb-drafts/{id}/finalize"), json!({})).await;
         eprintln!("finalize answered in {:?}", started.elapsed());
@@ -439,6 +442,30 @@ async fn two_workers_then_duplicates_then_a_killed_worker(vectors: Vectors) {
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_and_two_workers_on_postgres_pgvector_redis_s3_sqs() {
     two_workers_then_duplicates_then_a_killed_worker(Vectors::PgVector).await;
+}
+
+/// Four workers crawling one site at once hold `max_pages` exactly: N pages indexed (and no
+/// other page admitted) on a site with many more, in every one of three rounds.
+#[tokio::test(flavor = "multi_thread")]
+async fn four_workers_hold_max_pages_exactly() {
+    const MAX_PAGES: u64 = 12;
+    let server = FixtureServer::start(kb_e2e::bench_site::generate_small(80)).await;
+    let services = Services::start(Vectors::PgVector).await;
+    let (_serve, base) = services.serve();
+    let api = Api::new(&base, &services.secret, "alice", "ws1");
+    let _workers = ["worker-1", "worker-2", "worker-3", "worker-4"].map(|name| services.worker(name));
+    let catalog = services.catalog().await;
+    for round in 1..=3 {
+        let source = json!({"url": server.url("/"), "max_pages": MAX_PAGES, "max_depth": 10, "use_sitemap": false});
+        let (kb, pipeline) = api.create_web_kb(source).await;
+        let status = api.wait_final(&pipeline).await;
+        assert_eq!(status["kb_status"], "ready", "round {round}: {status}");
+        let kb: KbId = kb.parse().unwrap();
+        let stats = catalog.stats(kb).await.unwrap();
+        assert_eq!(stats.pages_indexed, MAX_PAGES, "round {round}: {stats:?}");
+        assert_eq!(catalog.list_pages(kb).await.unwrap().len() as u64, MAX_PAGES, "round {round}: only N pages admitted");
+    }
+    services.wait_drained().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,7 +2,8 @@
 //! that loops and over-long chains fail with a clear reason; streams the body and stops
 //! reading at the size limit (after decompression, so a compression bomb is refused too).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,16 +31,22 @@ struct RefusedAddress(String);
 
 /// DNS resolution that drops the addresses the policy refuses: the check happens on the
 /// addresses actually connected to, so a name cannot be re-pointed between check and use.
+/// Names in `hosts` resolve to their listed addresses (under the same check).
 struct GuardedResolver {
     policy: Arc<NetworkPolicy>,
+    hosts: Arc<HashMap<String, Vec<IpAddr>>>,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = self.policy.clone();
+        let listed = self.hosts.get(&name.as_str().to_ascii_lowercase()).cloned();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let all: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let all: Vec<std::net::SocketAddr> = match listed {
+                Some(ips) => ips.into_iter().map(|ip| std::net::SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
             let allowed: Vec<std::net::SocketAddr> = all.iter().copied().filter(|a| policy.allows(a.ip())).collect();
             if allowed.is_empty() && !all.is_empty() {
                 return Err(Box::new(RefusedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
@@ -55,10 +62,21 @@ impl HttpFetcher {
     /// # Errors
     /// The HTTP client cannot be built (TLS backend unavailable).
     pub fn new(user_agent: &str, policy: NetworkPolicy) -> Result<Self, FetchError> {
+        Self::with_hosts(user_agent, policy, HashMap::new())
+    }
+
+    /// A fetcher that resolves the names in `hosts` (lower-case) to the addresses listed
+    /// there instead of asking DNS, like `/etc/hosts` (tests serve several host names from
+    /// 127.0.0.1 this way). `policy` applies to those addresses as to any other.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (TLS backend unavailable).
+    pub fn with_hosts(user_agent: &str, policy: NetworkPolicy, hosts: HashMap<String, Vec<IpAddr>>) -> Result<Self, FetchError> {
         let policy = Arc::new(policy);
+        let resolver = GuardedResolver { policy: policy.clone(), hosts: Arc::new(hosts) };
         let client = reqwest::Client::builder()
             .user_agent(user_agent)
-            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
+            .dns_resolver(Arc::new(resolver))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(32)

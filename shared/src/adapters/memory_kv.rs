@@ -8,11 +8,15 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::error::StoreError;
-use crate::ports::KeyValueStore;
+use crate::ports::{KeyValueStore, Turn};
 
 #[derive(Default)]
 pub struct InMemoryKv {
     entries: Mutex<HashMap<String, (Vec<u8>, Option<Instant>)>>,
+    /// Schedules: the next free time of each.
+    turns: Mutex<HashMap<String, Instant>>,
+    /// Leases: holder -> expiry, per key.
+    leases: Mutex<HashMap<String, HashMap<String, Instant>>>,
 }
 
 impl InMemoryKv {
@@ -82,6 +86,53 @@ impl KeyValueStore for InMemoryKv {
         Ok(next)
     }
 
+    async fn append(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Vec<u8>, StoreError> {
+        let mut map = self.entries.lock().expect("kv lock");
+        if let Some((current, _)) = Self::live(&mut map, key) {
+            current.extend_from_slice(value);
+            return Ok(current.clone());
+        }
+        map.insert(key.to_owned(), (value.to_vec(), deadline(ttl)));
+        Ok(value.to_vec())
+    }
+
+    async fn reserve_turn(&self, key: &str, interval: Duration, max_wait: Duration) -> Result<Turn, StoreError> {
+        let mut turns = self.turns.lock().expect("kv lock");
+        let now = Instant::now();
+        let at = turns.get(key).map_or(now, |next| (*next).max(now));
+        let wait = at - now;
+        if wait > max_wait {
+            return Ok(Turn { reserved: false, wait });
+        }
+        turns.insert(key.to_owned(), at + interval);
+        // Schedules whose turns are all past hold nothing any more.
+        turns.retain(|_, next| *next > now);
+        Ok(Turn { reserved: true, wait })
+    }
+
+    async fn acquire_lease(&self, key: &str, holder: &str, limit: u32, ttl: Duration) -> Result<bool, StoreError> {
+        let mut leases = self.leases.lock().expect("kv lock");
+        let now = Instant::now();
+        let held = leases.entry(key.to_owned()).or_default();
+        held.retain(|_, until| *until > now);
+        if !held.contains_key(holder) && held.len() >= limit as usize {
+            return Ok(false);
+        }
+        held.insert(holder.to_owned(), now + ttl);
+        Ok(true)
+    }
+
+    async fn release_lease(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        let mut leases = self.leases.lock().expect("kv lock");
+        if let Some(held) = leases.get_mut(key) {
+            held.remove(holder);
+            if held.is_empty() {
+                leases.remove(key);
+            }
+        }
+        Ok(())
+    }
+
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
         let mut map = self.entries.lock().expect("kv lock");
         Ok(Self::live(&mut map, key).and_then(|(_, exp)| exp.map(|t| t.saturating_duration_since(Instant::now()))))
@@ -107,5 +158,14 @@ mod tests {
         assert!(kv.incr("a", 1, None).await.is_err());
         assert!(kv.delete("n").await.unwrap());
         assert!(!kv.delete("n").await.unwrap());
+        assert_eq!(kv.append("l", b"ab", Some(Duration::from_secs(5))).await.unwrap(), b"ab");
+        assert_eq!(kv.append("l", b"cd", None).await.unwrap(), b"abcd");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(kv.append("l", b"ef", None).await.unwrap(), b"ef", "the first append's expiry holds");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn turns_are_spaced_and_leases_are_limited() {
+        crate::ports::kv_contract::turns_and_leases(&InMemoryKv::new(), |d| tokio::time::advance(d)).await;
     }
 }

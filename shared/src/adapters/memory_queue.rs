@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::StoreError;
-use crate::ports::{Delivery, QueueDepth, QueueName, WorkQueue};
+use crate::ports::{Delivery, QueueDepth, QueueName, WorkQueue, MAX_SEND_DELAY};
 
 struct Message {
     body: String,
@@ -93,25 +93,37 @@ impl InProcessQueue {
     }
 }
 
-#[async_trait]
-impl WorkQueue for InProcessQueue {
-    async fn send_batch(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), StoreError> {
+impl InProcessQueue {
+    fn insert(&self, queue: QueueName, bodies: Vec<String>, delay: Duration) {
         if bodies.is_empty() {
-            return Ok(());
+            return;
         }
         {
-            let now = Instant::now();
+            let visible_at = Instant::now() + delay;
             let mut queues = self.queues.lock().expect("queue lock");
             let q = queues.entry(queue).or_default();
             for body in bodies {
                 let seq = q.next_seq;
                 q.next_seq += 1;
-                q.messages.insert(seq, Message { body, receives: 0, visible_at: now });
+                q.messages.insert(seq, Message { body, receives: 0, visible_at });
             }
         }
         self.notify.notify_waiters();
+    }
+}
+
+#[async_trait]
+impl WorkQueue for InProcessQueue {
+    async fn send_batch(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), StoreError> {
+        self.insert(queue, bodies, Duration::ZERO);
         Ok(())
     }
+
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<(), StoreError> {
+        self.insert(queue, vec![body], delay.min(MAX_SEND_DELAY));
+        Ok(())
+    }
+
 
     async fn receive(&self, queue: QueueName, max: usize, wait: Duration) -> Result<Vec<Delivery>, StoreError> {
         let deadline = Instant::now() + wait;
@@ -237,5 +249,11 @@ mod tests {
         q.send(Q, "late".into()).await.unwrap();
         let got = waiter.await.unwrap();
         assert_eq!(got[0].body, "late");
+        q.ack(Q, &got[0].receipt).await.unwrap();
+
+        q.send_delayed(Q, "deferred".into(), Duration::from_secs(3)).await.unwrap();
+        assert!(q.receive(Q, 1, Duration::from_secs(2)).await.unwrap().is_empty(), "not before its delay");
+        let deferred = q.receive(Q, 1, Duration::from_secs(2)).await.unwrap();
+        assert_eq!((deferred[0].body.as_str(), deferred[0].attempt), ("deferred", 1));
     }
 }

@@ -8,7 +8,7 @@ use redis::aio::ConnectionManager;
 use redis::AsyncCommands as _;
 
 use crate::error::StoreError;
-use crate::ports::KeyValueStore;
+use crate::ports::{KeyValueStore, Turn};
 
 pub struct RedisKv {
     conn: ConnectionManager,
@@ -30,6 +30,44 @@ if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return v";
+
+/// `APPEND` and, when the key is new, `PEXPIRE`, returning the value this append left.
+const APPEND_SCRIPT: &str = r"
+local n = redis.call('APPEND', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) > 0 and n == string.len(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('GET', KEYS[1])";
+
+/// The next turn of a schedule (`KEYS[1]` holds the next free time, in ms of the server's
+/// clock): ARGV = interval ms, max wait ms. Returns {reserved 0/1, wait ms}.
+const TURN_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local wait = at - now
+if wait > tonumber(ARGV[2]) then
+  return {0, wait}
+end
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], at + interval, 'PX', wait + interval + 1000)
+return {1, wait}";
+
+/// A lease (`KEYS[1]` is a sorted set of holders scored by expiry, server clock): ARGV =
+/// holder, limit, ttl ms. Returns 1 when taken.
+const LEASE_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ttl = tonumber(ARGV[3])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 1";
 
 impl RedisKv {
     /// Connects; every key is stored under `prefix` (so deployments can share a server).
@@ -97,6 +135,48 @@ impl KeyValueStore for RedisKv {
             })
     }
 
+    async fn append(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<Vec<u8>, StoreError> {
+        let mut c = self.conn.clone();
+        redis::Script::new(APPEND_SCRIPT)
+            .key(self.key(key))
+            .arg(value)
+            .arg(ttl.map_or(0, millis))
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)
+    }
+
+    async fn reserve_turn(&self, key: &str, interval: Duration, max_wait: Duration) -> Result<Turn, StoreError> {
+        let mut c = self.conn.clone();
+        let (reserved, wait): (i64, i64) = redis::Script::new(TURN_SCRIPT)
+            .key(self.key(key))
+            .arg(u64::try_from(interval.as_millis()).unwrap_or(u64::MAX))
+            .arg(u64::try_from(max_wait.as_millis()).unwrap_or(u64::MAX))
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(Turn { reserved: reserved == 1, wait: Duration::from_millis(u64::try_from(wait).unwrap_or(0)) })
+    }
+
+    async fn acquire_lease(&self, key: &str, holder: &str, limit: u32, ttl: Duration) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let taken: i64 = redis::Script::new(LEASE_SCRIPT)
+            .key(self.key(key))
+            .arg(holder)
+            .arg(limit)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(taken == 1)
+    }
+
+    async fn release_lease(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let _: i64 = c.zrem(self.key(key), holder).await.map_err(err)?;
+        Ok(())
+    }
+
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
         let mut c = self.conn.clone();
         let ms: i64 = redis::cmd("PTTL").arg(self.key(key)).query_async(&mut c).await.map_err(err)?;
@@ -153,5 +233,66 @@ mod tests {
         }
         assert_eq!(kv.incr("c", 0, None).await.unwrap(), 200);
         kv.delete("c").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn turns_are_spaced_and_leases_are_limited() {
+        crate::ports::kv_contract::turns_and_leases(&kv().await, tokio::time::sleep).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_turns_and_leases_are_atomic() {
+        let kv = std::sync::Arc::new(kv().await);
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let kv = kv.clone();
+                tokio::spawn(async move {
+                    let turn = kv.reserve_turn("t", Duration::from_secs(1), Duration::from_secs(60)).await.unwrap();
+                    let lease = kv.acquire_lease("l", &format!("h{i}"), 3, Duration::from_secs(30)).await.unwrap();
+                    (turn.wait, lease)
+                })
+            })
+            .collect();
+        let mut waits = Vec::new();
+        let mut leases = 0;
+        for t in tasks {
+            let (wait, lease) = t.await.unwrap();
+            waits.push(wait.as_millis());
+            leases += usize::from(lease);
+        }
+        waits.sort_unstable();
+        for pair in waits.windows(2) {
+            assert!(pair[1] - pair[0] >= 900, "turns 1 s apart: {waits:?}");
+        }
+        assert_eq!(leases, 3, "exactly the limit");
+        kv.delete("t").await.unwrap();
+        kv.delete("l").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn appends_are_atomic_and_return_what_came_before() {
+        let kv = std::sync::Arc::new(kv().await);
+        assert_eq!(kv.append("l", &[1, 2], Some(Duration::from_secs(30))).await.unwrap(), [1, 2]);
+        assert_eq!(kv.append("l", &[3], Some(Duration::from_secs(1))).await.unwrap(), [1, 2, 3]);
+        assert!(kv.ttl("l").await.unwrap().unwrap() > Duration::from_secs(20), "the first expiry stays");
+        kv.delete("l").await.unwrap();
+        // 50 concurrent appenders: each sees exactly the entries before its own, in one order.
+        let tasks: Vec<_> = (0..50u8)
+            .map(|i| {
+                let kv = kv.clone();
+                tokio::spawn(async move { (i, kv.append("m", &[i], None).await.unwrap()) })
+            })
+            .collect();
+        let mut views = Vec::new();
+        for t in tasks {
+            views.push(t.await.unwrap());
+        }
+        let all = kv.get("m").await.unwrap().unwrap();
+        assert_eq!(all.len(), 50);
+        for (i, view) in views {
+            assert_eq!(view.last(), Some(&i));
+            assert_eq!(view[..], all[..view.len()], "a prefix of the final value");
+        }
+        kv.delete("m").await.unwrap();
     }
 }

@@ -338,8 +338,10 @@ macro_rules! impl_sql_catalog {
                 }
                 // Same order in every transaction, so concurrent admissions cannot deadlock.
                 let mut candidates: Vec<&NewPage> = pages.iter().collect();
-                candidates.sort_by(|a, b| a.url.cmp(&b.url));
-                candidates.dedup_by(|a, b| a.url == b.url);
+                // (By page key: the two trailing-slash spellings of a URL are one page.)
+                let key = |p: &NewPage| crate::domain::page_key(&p.url).to_owned();
+                candidates.sort_by(|a, b| key(a).cmp(&key(b)).then(a.depth.cmp(&b.depth)));
+                candidates.dedup_by(|a, b| a.id == b.id);
 
                 let mut tx = self.begin_write().await?;
                 // Lock the source's budget row first: admissions of one source are serial.
@@ -363,25 +365,26 @@ macro_rules! impl_sql_catalog {
                         admission.admitted.push(page.clone());
                         continue;
                     }
-                    let lowered = sqlx::query(
+                    // The known page may be stored under the URL's other spelling: the
+                    // deepened page is reported under the stored one.
+                    let lowered: Option<String> = sqlx::query_scalar(
                         "UPDATE documents SET depth = $3, updated_at = $4 \
-                         WHERE kb_id = $1 AND url = $2 AND depth > $3",
+                         WHERE kb_id = $1 AND id = $2 AND depth > $3 RETURNING url",
                     )
                     .bind(kb.0)
-                    .bind(&page.url)
+                    .bind(page.id.0)
                     .bind(i64::from(page.depth))
                     .bind(now)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                    if lowered > 0 {
-                        admission.deepened.push(page.clone());
+                    .map_err(db_err)?;
+                    if let Some(url) = lowered {
+                        admission.deepened.push(NewPage { url, ..page.clone() });
                     } else if used >= budget {
                         let known: Option<i64> =
-                            sqlx::query_scalar("SELECT depth FROM documents WHERE kb_id = $1 AND url = $2")
+                            sqlx::query_scalar("SELECT depth FROM documents WHERE kb_id = $1 AND id = $2")
                                 .bind(kb.0)
-                                .bind(&page.url)
+                                .bind(page.id.0)
                                 .fetch_optional(&mut *tx)
                                 .await
                                 .map_err(db_err)?;
@@ -415,10 +418,12 @@ macro_rules! impl_sql_catalog {
 
             async fn get_page_by_url(&self, kb: KbId, url: &str) -> Result<Option<Page>, StoreError> {
                 sqlx::query_as::<_, PageRow>(concat!(
-                    "SELECT ", page_columns!(), " FROM documents WHERE kb_id = $1 AND url = $2"
+                    "SELECT ", page_columns!(), " FROM documents WHERE kb_id = $1 AND (url = $2 OR id = $3) ",
+                    "ORDER BY url = $2 DESC LIMIT 1"
                 ))
                 .bind(kb.0)
                 .bind(url)
+                .bind(crate::domain::PageId::derive(kb, url).0)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?
@@ -682,7 +687,7 @@ macro_rules! impl_sql_catalog {
         ) -> Result<bool, StoreError> {
             let n = sqlx::query(
                 "INSERT INTO documents (id, kb_id, source_id, url, depth, status, links, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $7) ON CONFLICT (kb_id, url) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $7) ON CONFLICT DO NOTHING",
             )
             .bind(page.id.0)
             .bind(kb.0)

@@ -233,6 +233,8 @@ pub struct WebSourceRequest {
     #[schema(value_type = Option<String>, example = "auto")]
     pub render: Option<RenderMode>,
     pub strip_query_params: Option<Vec<String>>,
+    pub max_concurrency_per_host: Option<u32>,
+    pub max_requests_per_second: Option<f64>,
 }
 
 impl WebSourceRequest {
@@ -248,6 +250,8 @@ impl WebSourceRequest {
             use_sitemap: self.use_sitemap.unwrap_or(d.use_sitemap),
             render: self.render.unwrap_or(d.render),
             strip_query_params: self.strip_query_params.unwrap_or_default(),
+            max_concurrency_per_host: self.max_concurrency_per_host.unwrap_or(d.max_concurrency_per_host),
+            max_requests_per_second: self.max_requests_per_second.or(d.max_requests_per_second),
         };
         crawl.validate()?;
         let url = crate::crawl::urls::parse_start_url(&self.url, &crawl.strip_query_params).map_err(|e| {

@@ -51,6 +51,11 @@ pub struct CrawlConfig {
     pub render: RenderMode,
     /// Query parameters removed from every URL (in addition to `utm_*`).
     pub strip_query_params: Vec<String>,
+    /// Requests in flight to one host at once, counted across every worker.
+    pub max_concurrency_per_host: u32,
+    /// Requests per second to one host, counted across every worker; `None`: no limit
+    /// beyond robots.txt's `Crawl-delay`.
+    pub max_requests_per_second: Option<f64>,
 }
 
 impl Default for CrawlConfig {
@@ -65,6 +70,8 @@ impl Default for CrawlConfig {
             use_sitemap: true,
             render: RenderMode::Auto,
             strip_query_params: Vec::new(),
+            max_concurrency_per_host: 4,
+            max_requests_per_second: None,
         }
     }
 }
@@ -73,6 +80,10 @@ impl Default for CrawlConfig {
 pub const MAX_PAGES_LIMIT: u32 = 100_000;
 /// Deepest `max_depth` one source may ask for.
 pub const MAX_DEPTH_LIMIT: u32 = 50;
+/// Largest `max_concurrency_per_host`.
+pub const MAX_CONCURRENCY_PER_HOST: u32 = 64;
+/// Largest `max_requests_per_second`.
+pub const MAX_REQUESTS_PER_SECOND: f64 = 1000.0;
 
 impl CrawlConfig {
     /// # Errors
@@ -91,6 +102,25 @@ impl CrawlConfig {
                 "max_depth",
                 format!("max_depth must be at most {MAX_DEPTH_LIMIT}, got {}", self.max_depth),
             ));
+        }
+        if !(1..=MAX_CONCURRENCY_PER_HOST).contains(&self.max_concurrency_per_host) {
+            return Err(ValidationError::new(
+                "out_of_range",
+                "max_concurrency_per_host",
+                format!(
+                    "max_concurrency_per_host must be between 1 and {MAX_CONCURRENCY_PER_HOST}, got {}",
+                    self.max_concurrency_per_host
+                ),
+            ));
+        }
+        if let Some(rps) = self.max_requests_per_second {
+            if !(rps > 0.0 && rps <= MAX_REQUESTS_PER_SECOND) {
+                return Err(ValidationError::new(
+                    "out_of_range",
+                    "max_requests_per_second",
+                    format!("max_requests_per_second must be above 0 and at most {MAX_REQUESTS_PER_SECOND}, got {rps}"),
+                ));
+            }
         }
         for (field, patterns) in
             [("include_patterns", &self.include_patterns), ("exclude_patterns", &self.exclude_patterns)]
@@ -294,6 +324,13 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().field, "max_pages");
         let c = CrawlConfig { include_patterns: vec!["/a/[".into()], ..Default::default() };
         assert_eq!(c.validate().unwrap_err().field, "include_patterns");
+        let c = CrawlConfig { max_concurrency_per_host: 0, ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().field, "max_concurrency_per_host");
+        for rps in [0.0, -1.0, 1001.0, f64::NAN] {
+            let c = CrawlConfig { max_requests_per_second: Some(rps), ..Default::default() };
+            assert_eq!(c.validate().unwrap_err().field, "max_requests_per_second", "{rps}");
+        }
+        CrawlConfig { max_requests_per_second: Some(0.5), max_concurrency_per_host: 1, ..Default::default() }.validate().unwrap();
     }
 
     #[test]

@@ -68,13 +68,36 @@ uuid_id!(
 );
 
 impl PageId {
-    /// The page id of `url` (already canonical) in `kb`.
+    /// The page id of `url` (already canonical) in `kb`: the id of its [`page_key`], so the
+    /// two trailing-slash spellings of a URL are one page.
     #[must_use]
     pub fn derive(kb: KbId, url: &str) -> Self {
-        let mut name = Vec::with_capacity(16 + url.len());
+        let key = page_key(url);
+        let mut name = Vec::with_capacity(16 + key.len());
         name.extend_from_slice(kb.0.as_bytes());
-        name.extend_from_slice(url.as_bytes());
+        name.extend_from_slice(key.as_bytes());
         Self(Uuid::new_v5(&NAMESPACE, &name))
+    }
+}
+
+/// The spelling of a canonical URL that identifies its page: without the trailing slash of
+/// its path (`/a/` and `/a` are one page; servers answer both with the same page or
+/// redirect one to the other), except for the root path and URLs with a query.
+/// `/a/index.html` keeps its own key: what an index file is depends on the server (it may be
+/// `index.php`, or a different page altogether), so only identical content merges it.
+#[must_use]
+pub fn page_key(url: &str) -> &str {
+    // With a query (or a fragment), the URL stays as it is: the query names that exact path.
+    if url.contains(['?', '#']) {
+        return url;
+    }
+    let path_start = url.find("://").map_or(0, |i| i + 3);
+    let Some(root) = url[path_start..].find('/').map(|i| i + path_start) else { return url };
+    let trimmed = url.trim_end_matches('/');
+    if trimmed.len() <= root {
+        &url[..=root]
+    } else {
+        trimmed
     }
 }
 
@@ -108,10 +131,25 @@ mod tests {
         assert_eq!(a, PageId::derive(kb, "https://example.com/a"));
         assert_ne!(a, PageId::derive(kb, "https://example.com/b"));
         assert_ne!(a, PageId::derive(KbId::random(), "https://example.com/a"));
+        assert_eq!(a, PageId::derive(kb, "https://example.com/a/"), "trailing-slash spellings are one page");
+        assert_ne!(a, PageId::derive(kb, "https://example.com/a/index.html"));
         let c = ChunkId::derive(a, 0, "hello");
         assert_eq!(c, ChunkId::derive(a, 0, "hello"));
         assert_ne!(c, ChunkId::derive(a, 1, "hello"));
         assert_ne!(c, ChunkId::derive(a, 0, "hello!"));
+    }
+
+    #[test]
+    fn page_keys_drop_the_trailing_slash_of_non_root_paths() {
+        assert_eq!(page_key("https://e.com/a/"), "https://e.com/a");
+        assert_eq!(page_key("https://e.com/a//"), "https://e.com/a");
+        assert_eq!(page_key("https://e.com/a/b/"), "https://e.com/a/b");
+        assert_eq!(page_key("https://e.com/a"), "https://e.com/a");
+        assert_eq!(page_key("https://e.com/"), "https://e.com/");
+        assert_eq!(page_key("https://e.com//"), "https://e.com/");
+        assert_eq!(page_key("http://127.0.0.1:8080/docs/"), "http://127.0.0.1:8080/docs");
+        // With a query, the slash stays (the query belongs to that exact path).
+        assert_eq!(page_key("https://e.com/a/?x=1"), "https://e.com/a/?x=1");
     }
 
     #[test]

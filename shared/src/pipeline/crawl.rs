@@ -14,13 +14,15 @@ use crate::crawl::extract::extract;
 use crate::crawl::scope::Scope;
 use crate::crawl::urls::{canonicalize, looks_like_non_html, parse_start_url};
 use crate::domain::{
-    content_hash, page_markdown_key, render_document, CrawlConfig, DocumentMeta, KbId, NewPage, Page, PageStatus,
+    content_hash, page_key, page_markdown_key, render_document, CrawlConfig, DocumentMeta, KbId, NewPage, Page, PageStatus,
     PageUpdate, SourceId, SourceSpec,
 };
 use crate::error::StageError;
 use crate::messages::{ChunkMsg, CrawlMsg, QueueMessage};
 use crate::ports::{FetchRequest, QueueName};
 
+use super::duplicates::{exact_duplicate_of, near_duplicate_of};
+use super::politeness::Gate;
 use super::Context;
 
 /// The web source a crawl message belongs to.
@@ -96,7 +98,19 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
         timeout: ctx.settings.fetch_timeout,
         max_bytes: ctx.settings.max_page_bytes,
     };
-    let fetched = match ctx.fetcher.fetch(&request).await {
+    // Politeness: wait for the host (shared by every worker), or come back later.
+    let interval = super::politeness::min_interval(&source.crawl, &robots);
+    let slot = match super::politeness::enter(ctx, &url, &source.crawl, interval).await? {
+        Gate::Go(slot) => slot,
+        Gate::Later(delay) => {
+            let again = CrawlMsg::new(page.kb_id, source.id, page.url.clone(), page.depth).encode();
+            ctx.queue.send_delayed(QueueName::Crawl, again, delay).await?;
+            return Ok(());
+        }
+    };
+    let result = ctx.fetcher.fetch(&request).await;
+    super::politeness::leave(ctx, slot).await;
+    let fetched = match result {
         Ok(f) => f,
         Err(e) if e.is_transient() => return Err(StageError::transient(format!("{}: {e}", e.code()))),
         Err(e) => return finish_page(ctx, page, PageStatus::Failed, format!("{}: {e}", e.code())).await,
@@ -139,7 +153,8 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
     // URL (at this depth) instead of indexing the same content twice.
     if let Some(canonical) = extracted.canonical.clone() {
         if let Ok(c) = canonicalize(canonical, &source.crawl.strip_query_params) {
-            if c.as_str() != page.url && c != final_url && source.scope.check(&c).is_ok() && !looks_like_non_html(&c) {
+            let elsewhere = page_key(c.as_str()) != page_key(&page.url) && page_key(c.as_str()) != page_key(final_url.as_str());
+            if elsewhere && source.scope.check(&c).is_ok() && !looks_like_non_html(&c) {
                 admit(ctx, source, page, &[c.as_str().to_owned()], page.depth, redelivered).await?;
                 return finish_page(ctx, page, PageStatus::Skipped, format!("duplicate of {c} (rel=canonical)")).await;
             }
@@ -157,7 +172,7 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
     if seeds_from_sitemaps {
         for listed in super::discovery::sitemap_pages(ctx, &url, &robots).await {
             let Ok(u) = canonicalize(listed, &source.crawl.strip_query_params) else { continue };
-            if source.scope.check(&u).is_ok() && !looks_like_non_html(&u) && u.as_str() != page.url {
+            if source.scope.check(&u).is_ok() && !looks_like_non_html(&u) && page_key(u.as_str()) != page_key(&page.url) {
                 let u = u.as_str().to_owned();
                 if !links.contains(&u) {
                     links.push(u);
@@ -179,9 +194,13 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
 async fn keep(ctx: &Context, page: &Page, meta: &DocumentMeta, markdown: &str, links: Vec<String>) -> Result<(), StageError> {
     // The first page to claim a content hash keeps it (an atomic set-if-absent in the KV
     // store, so concurrent workers agree); the catalog covers claims that have expired.
+    // Then the same for nearly the same text (a simhash within 3 bits).
     let hash = content_hash(markdown);
-    if let Some(original) = duplicate_of(ctx, page, &hash).await? {
+    if let Some(original) = exact_duplicate_of(ctx, page, &hash).await? {
         return finish_page(ctx, page, PageStatus::Skipped, format!("duplicate of {}", original.url)).await;
+    }
+    if let Some(reason) = near_duplicate_of(ctx, page, markdown).await? {
+        return finish_page(ctx, page, PageStatus::Skipped, reason).await;
     }
     let document = render_document(meta, markdown);
     ctx.blobs
@@ -217,29 +236,6 @@ async fn keep_pdf(ctx: &Context, page: &Page, final_url: &Url, body: Bytes) -> R
     };
     let meta = DocumentMeta { url: final_url.to_string(), title: Some(name), anchors: Vec::new() };
     keep(ctx, page, &meta, &markdown, Vec::new()).await
-}
-
-/// How long a content hash stays claimed by its first page.
-const CONTENT_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
-
-/// The page that already holds this content, if another one does.
-async fn duplicate_of(ctx: &Context, page: &Page, hash: &str) -> Result<Option<Page>, StageError> {
-    let key = format!("content:{}:{hash}", page.kb_id);
-    let mine = page.id.to_string();
-    if !ctx.kv.set_if_absent(&key, mine.clone().into_bytes(), Some(CONTENT_CLAIM_TTL)).await? {
-        let owner = ctx.kv.get(&key).await?.map(|v| String::from_utf8_lossy(&v).into_owned());
-        if let Some(owner) = owner.filter(|o| *o != mine) {
-            if let Ok(id) = owner.parse() {
-                if let Some(original) = ctx.catalog.get_page(page.kb_id, id).await? {
-                    if !matches!(original.status, PageStatus::Failed | PageStatus::Skipped) {
-                        return Ok(Some(original));
-                    }
-                }
-            }
-        }
-        return Ok(None);
-    }
-    Ok(ctx.catalog.find_page_by_hash(page.kb_id, hash, page.id).await?)
 }
 
 /// Admits `links` (found on `page`) one level deeper and enqueues those that need a crawl:

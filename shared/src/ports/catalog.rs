@@ -67,10 +67,12 @@ pub trait Catalog: Send + Sync {
     /// The store failed.
     async fn list_sources(&self, kb: KbId) -> Result<Vec<Source>, StoreError>;
 
-    /// Admits pages discovered for `source` into the crawl frontier. A page already known is
-    /// not admitted again (its depth is lowered when the candidate's is smaller); a new page
-    /// is admitted only while fewer than `max_pages` pages of the source were admitted.
-    /// MUST hold both rules exactly under concurrent callers.
+    /// Admits pages discovered for `source` into the crawl frontier. A page already known
+    /// (by its id: under this URL or its other trailing-slash spelling) is not admitted
+    /// again (its depth is lowered when the candidate's is smaller, and it is reported in
+    /// `deepened` under its stored URL); a new page is admitted only while fewer than
+    /// `max_pages` pages of the source were admitted. MUST hold both rules exactly under
+    /// concurrent callers.
     ///
     /// # Errors
     /// The store failed; nothing was admitted.
@@ -86,6 +88,9 @@ pub trait Catalog: Send + Sync {
     /// The store failed.
     async fn get_page(&self, kb: KbId, id: PageId) -> Result<Option<Page>, StoreError>;
 
+    /// The page of `url`: stored under this URL, else under its other trailing-slash
+    /// spelling (the same page id).
+    ///
     /// # Errors
     /// The store failed.
     async fn get_page_by_url(&self, kb: KbId, url: &str) -> Result<Option<Page>, StoreError>;

@@ -7,6 +7,8 @@ mod catalog;
 mod embedder;
 mod fetcher;
 mod kv;
+#[cfg(test)]
+pub(crate) mod kv_contract;
 mod queue;
 mod vector;
 

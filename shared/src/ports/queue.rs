@@ -4,6 +4,9 @@ use async_trait::async_trait;
 
 use crate::error::StoreError;
 
+/// Longest delay of [`WorkQueue::send_delayed`] (SQS's limit).
+pub const MAX_SEND_DELAY: Duration = Duration::from_secs(900);
+
 /// The work queues of the pipeline, one per stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum QueueName {
@@ -69,6 +72,13 @@ pub trait WorkQueue: Send + Sync {
     /// # Errors
     /// The queue service is unreachable; some messages may have been sent.
     async fn send_batch(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), StoreError>;
+
+    /// Sends `body` to be delivered after `delay` (at most 15 minutes; longer delays are
+    /// cut to that), as a new message: its deliveries count from one again.
+    ///
+    /// # Errors
+    /// The queue service is unreachable.
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<(), StoreError>;
 
     /// Up to `max` messages, waiting up to `wait` for the first one.
     ///

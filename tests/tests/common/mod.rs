@@ -55,20 +55,28 @@ pub async fn create_web_kb_with(ctx: &Context, url: &str, crawl: CrawlConfig, co
 /// Runs the in-process workers until the KB is final (queues drained, no sleeps in the
 /// logic: the loop only waits for the workers).
 pub async fn run_until_final(ctx: &Context, kb: KbId, timeout: Duration) -> KbStatus {
+    run_until_all_final(ctx, &[kb], timeout).await[0]
+}
+
+/// Runs the in-process workers until every one of `kbs` is final; their final statuses.
+pub async fn run_until_all_final(ctx: &Context, kbs: &[KbId], timeout: Duration) -> Vec<KbStatus> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(worker::run(ctx.clone(), Concurrency::from_settings(ctx), stop_rx));
     let deadline = tokio::time::Instant::now() + timeout;
-    let status = loop {
-        let status = ctx.catalog.get_kb(kb).await.unwrap().unwrap().status;
-        if status.is_final() {
-            break status;
+    let statuses = loop {
+        let mut statuses = Vec::new();
+        for kb in kbs {
+            statuses.push(ctx.catalog.get_kb(*kb).await.unwrap().unwrap().status);
         }
-        assert!(tokio::time::Instant::now() < deadline, "the KB did not finish within {timeout:?}");
+        if statuses.iter().all(|s| s.is_final()) {
+            break statuses;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the KBs did not finish within {timeout:?}: {statuses:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     stop_tx.send(true).unwrap();
     workers.await.unwrap();
-    status
+    statuses
 }
 
 /// The path of a fixture URL.

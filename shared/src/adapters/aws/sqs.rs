@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::sdk_err;
 use crate::error::StoreError;
-use crate::ports::{Delivery, QueueDepth, QueueName, WorkQueue};
+use crate::ports::{Delivery, QueueDepth, QueueName, WorkQueue, MAX_SEND_DELAY};
 
 /// The URL of each stage's queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +119,20 @@ impl WorkQueue for SqsQueue {
                 )));
             }
         }
+        Ok(())
+    }
+
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration) -> Result<(), StoreError> {
+        let url = self.urls.of(queue);
+        let seconds = delay.min(MAX_SEND_DELAY).as_secs_f64().ceil();
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(seconds as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_err(&format!("sqs send to {url}"), e))?;
         Ok(())
     }
 

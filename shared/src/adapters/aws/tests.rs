@@ -63,6 +63,11 @@ async fn sqs_send_batch_receive_ack_and_depth() {
     assert_eq!(chunk.len(), 1);
     assert_eq!(chunk[0].body, "single");
     assert_eq!(queue.depth(QueueName::Chunk).await.unwrap().in_flight, 1);
+
+    queue.send_delayed(QueueName::Crawl, "deferred".into(), Duration::from_secs(2)).await.unwrap();
+    assert!(queue.receive(QueueName::Crawl, 1, Duration::from_millis(800)).await.unwrap().is_empty(), "not before its delay");
+    let deferred = queue.receive(QueueName::Crawl, 1, Duration::from_secs(3)).await.unwrap();
+    assert_eq!((deferred[0].body.as_str(), deferred[0].attempt), ("deferred", 1));
 }
 
 #[tokio::test]

@@ -105,6 +105,17 @@ pub(crate) async fn admission_holds_budget_dedupe_and_depth(c: &dyn Catalog) {
     assert_eq!(adm.admitted.len(), 1);
     let queued = c.queued_among(kb.id, &[root.id, adm.admitted[0].id]).await.unwrap();
     assert_eq!(queued.len(), 2);
+    // The other trailing-slash spelling of a known page is that page: not admitted (even with
+    // budget left), reported under its stored URL when deepened, found by either spelling.
+    let adm = c.admit_pages(kb.id, source.id, 10, &[page(&kb, &source, "/a/", 2), page(&kb, &source, "/d/", 3), page(&kb, &source, "/d", 2)]).await.unwrap();
+    assert_eq!(adm.admitted.iter().map(|p| (p.url.as_str(), p.depth)).collect::<Vec<_>>(), [("https://example.com/d", 2)]);
+    let adm = c.admit_pages(kb.id, source.id, 10, &[page(&kb, &source, "/d/", 1)]).await.unwrap();
+    assert!(adm.admitted.is_empty());
+    assert_eq!(adm.deepened.iter().map(|p| p.url.as_str()).collect::<Vec<_>>(), ["https://example.com/d"]);
+    let d = c.get_page_by_url(kb.id, "https://example.com/d/").await.unwrap().unwrap();
+    assert_eq!(c.get_page_by_url(kb.id, "https://example.com/d").await.unwrap().unwrap().id, d.id);
+    assert_eq!((d.url.as_str(), d.depth), ("https://example.com/d", 1));
+    assert_eq!(c.list_pages(kb.id).await.unwrap().len(), 5);
 }
 
 pub(crate) async fn concurrent_admission_is_exact(c: Arc<dyn Catalog>) {
