@@ -110,39 +110,46 @@ async fn context_with(dir: &std::path::Path, renderer: Arc<dyn PageRenderer>) ->
     ctx
 }
 
+/// Serves `site`, crawls it from `/app/` with `render` on a fresh context rendering with
+/// `browser`, and returns the final status with what the rest of the test needs.
+async fn crawl_site(site: Site, browser: Arc<dyn PageRenderer>, render: RenderMode) -> Crawled {
+    let server = FixtureServer::start(site).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_with(dir.path(), browser).await;
+    let kb = common::create_web_kb(&ctx, &server.url("/app/"), crawl(render)).await;
+    let status = common::run_until_final(&ctx, kb, Duration::from_secs(120)).await;
+    Crawled { server, _dir: dir, ctx, kb, status }
+}
+
+struct Crawled {
+    server: FixtureServer,
+    _dir: tempfile::TempDir,
+    ctx: Context,
+    kb: KbId,
+    status: KbStatus,
+}
+
 async fn page_text(ctx: &Context, kb: KbId, path: &str) -> String {
     let page = ctx.catalog.list_pages(kb).await.unwrap().into_iter().find(|p| common::path_of(&p.url) == path).unwrap();
     ctx.catalog.page_chunks(kb, page.id).await.unwrap().into_iter().map(|c| c.chunk.text).collect::<Vec<_>>().join("\n")
 }
 
-async fn outcomes(ctx: &Context, kb: KbId) -> Vec<(String, PageStatus, Option<String>)> {
-    let mut pages: Vec<_> = ctx
-        .catalog
-        .list_pages(kb)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| (common::path_of(&p.url), p.status, p.reason))
-        .collect();
-    pages.sort_by(|a, b| a.0.cmp(&b.0));
-    pages
+/// Both pages of the app site indexed, the shell with its script-made text: the static page
+/// is found through the link the script made.
+async fn assert_app_indexed(ctx: &Context, kb: KbId) {
+    assert_eq!(common::outcomes(ctx, kb).await, [
+        ("/app/".into(), PageStatus::Indexed, None),
+        ("/app/static".into(), PageStatus::Indexed, None)
+    ]);
+    assert!(page_text(ctx, kb, "/app/").await.contains(JS_TEXT), "the script-made text is indexed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auto_renders_the_shell_and_leaves_static_pages_to_http() {
-    let server = FixtureServer::start(app_site()).await;
-    let dir = tempfile::tempdir().unwrap();
     let browser = renderer(4, 200, NetworkPolicy::new(true));
-    let ctx = context_with(dir.path(), browser.clone()).await;
-    let kb = common::create_web_kb(&ctx, &server.url("/app/"), crawl(RenderMode::Auto)).await;
-    assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::Ready);
-    let pages = outcomes(&ctx, kb).await;
-    assert_eq!(
-        pages,
-        [("/app/".into(), PageStatus::Indexed, None), ("/app/static".into(), PageStatus::Indexed, None)],
-        "the static page is found through the link the script made"
-    );
-    assert!(page_text(&ctx, kb, "/app/").await.contains(JS_TEXT), "the script-made text is indexed");
+    let Crawled { server, ctx, kb, status, _dir } = crawl_site(app_site(), browser.clone(), RenderMode::Auto).await;
+    assert_eq!(status, KbStatus::Ready);
+    assert_app_indexed(&ctx, kb).await;
     assert_eq!(server.hits("/app/"), 2, "the shell: once over HTTP, once in the browser");
     assert_eq!(server.hits("/api/content.json"), 1, "its data: by the browser only");
     assert_eq!(server.hits("/app/static"), 1, "a static page is not sent to the browser");
@@ -154,24 +161,16 @@ async fn auto_renders_the_shell_and_leaves_static_pages_to_http() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_mode_renders_every_page_and_http_mode_none() {
-    let server = FixtureServer::start(app_site()).await;
-    let dir = tempfile::tempdir().unwrap();
     let browser = renderer(2, 200, NetworkPolicy::new(true));
-    let ctx = context_with(dir.path(), browser.clone()).await;
-    let kb = common::create_web_kb(&ctx, &server.url("/app/"), crawl(RenderMode::Browser)).await;
-    assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::Ready);
-    let pages = outcomes(&ctx, kb).await;
-    assert_eq!(pages.iter().map(|p| (p.0.as_str(), p.1)).collect::<Vec<_>>(), [
-        ("/app/", PageStatus::Indexed),
-        ("/app/static", PageStatus::Indexed)
-    ]);
-    assert!(page_text(&ctx, kb, "/app/").await.contains(JS_TEXT));
+    let Crawled { server, ctx, kb, status, _dir } = crawl_site(app_site(), browser.clone(), RenderMode::Browser).await;
+    assert_eq!(status, KbStatus::Ready);
+    assert_app_indexed(&ctx, kb).await;
     assert_eq!((server.hits("/app/"), server.hits("/app/static")), (1, 1), "browser only, no HTTP fetch first");
 
     // The same site over HTTP only: the shell has no text and its link does not exist.
     let kb = common::create_web_kb(&ctx, &server.url("/app/"), crawl(RenderMode::Http)).await;
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(60)).await, KbStatus::Failed);
-    assert_eq!(outcomes(&ctx, kb).await, [(
+    assert_eq!(common::outcomes(&ctx, kb).await, [(
         "/app/".into(),
         PageStatus::Skipped,
         Some("no_content: the page has no text".into())
@@ -185,19 +184,16 @@ async fn browser_mode_renders_every_page_and_http_mode_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_browser_auto_keeps_http_and_browser_fails_with_the_reason() {
-    let server = FixtureServer::start(app_site()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = context_with(dir.path(), Arc::new(NoBrowser("no Chromium found".into()))).await;
-    let kb = common::create_web_kb(&ctx, &server.url("/app/"), crawl(RenderMode::Auto)).await;
-    common::run_until_final(&ctx, kb, Duration::from_secs(60)).await;
-    assert_eq!(outcomes(&ctx, kb).await, [(
+    let Crawled { server, ctx, kb, _dir, status: _ } =
+        crawl_site(app_site(), Arc::new(NoBrowser("no Chromium found".into())), RenderMode::Auto).await;
+    assert_eq!(common::outcomes(&ctx, kb).await, [(
         "/app/".into(),
         PageStatus::Skipped,
         Some("no_content: the page has no text".into())
     )]);
     let kb = common::create_web_kb(&ctx, &server.url("/app/"), crawl(RenderMode::Browser)).await;
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(60)).await, KbStatus::Failed);
-    assert_eq!(outcomes(&ctx, kb).await, [(
+    assert_eq!(common::outcomes(&ctx, kb).await, [(
         "/app/".into(),
         PageStatus::Failed,
         Some("browser_unavailable: no Chromium found".into())
@@ -235,7 +231,7 @@ async fn a_killed_browser_is_replaced_and_the_crawl_completes() {
     };
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(180)).await, KbStatus::Ready);
     let killed = killer.await.unwrap();
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     assert_eq!(pages.len(), PAGES);
     assert!(pages.iter().all(|p| p.1 == PageStatus::Indexed), "{pages:?}");
     assert!(browser.launches() >= 3, "a restart after the kill and after 5 pages: {}", browser.launches());

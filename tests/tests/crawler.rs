@@ -83,20 +83,6 @@ fn crawl(robots: bool, sitemap: bool) -> CrawlConfig {
     }
 }
 
-/// (path, status, reason) of every page of the KB, sorted.
-async fn outcomes(ctx: &kb_shared::pipeline::Context, kb: kb_shared::domain::KbId) -> Vec<(String, PageStatus, Option<String>)> {
-    let mut pages: Vec<_> = ctx
-        .catalog
-        .list_pages(kb)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| (common::path_of(&p.url), p.status, p.reason))
-        .collect();
-    pages.sort_by(|a, b| a.0.cmp(&b.0));
-    pages
-}
-
 /// Pages whose outcome `assert_duplicates` checks (all others are indexed or robots-skipped).
 const SPECIAL: &[&str] = &["/docs/a", "/docs/copy", "/docs/alias", "/docs/blob", "/docs/broken.pdf"];
 
@@ -129,7 +115,7 @@ async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(true, true)).await;
     let status = common::run_until_final(&ctx, kb, Duration::from_secs(120)).await;
     assert_eq!(status, KbStatus::ReadyWithWarnings, "the broken PDF failed; the rest is ready");
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(
         paths,
@@ -173,7 +159,7 @@ async fn robots_and_sitemaps_can_be_turned_off() {
     let ctx = common::context(dir.path()).await;
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(false, false)).await;
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::ReadyWithWarnings);
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(
         paths,
