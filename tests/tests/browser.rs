@@ -121,9 +121,10 @@ async fn crawl_site(site: Site, browser: Arc<dyn PageRenderer>, render: RenderMo
     Crawled { server, _dir: dir, ctx, kb, status }
 }
 
+/// Bind `_dir` first: it is dropped last, after the context that uses it.
 struct Crawled {
-    server: FixtureServer,
     _dir: tempfile::TempDir,
+    server: FixtureServer,
     ctx: Context,
     kb: KbId,
     status: KbStatus,
@@ -147,7 +148,7 @@ async fn assert_app_indexed(ctx: &Context, kb: KbId) {
 #[tokio::test(flavor = "multi_thread")]
 async fn auto_renders_the_shell_and_leaves_static_pages_to_http() {
     let browser = renderer(4, 200, NetworkPolicy::new(true));
-    let Crawled { server, ctx, kb, status, _dir } = crawl_site(app_site(), browser.clone(), RenderMode::Auto).await;
+    let Crawled { _dir, server, ctx, kb, status } = crawl_site(app_site(), browser.clone(), RenderMode::Auto).await;
     assert_eq!(status, KbStatus::Ready);
     assert_app_indexed(&ctx, kb).await;
     assert_eq!(server.hits("/app/"), 2, "the shell: once over HTTP, once in the browser");
@@ -162,7 +163,7 @@ async fn auto_renders_the_shell_and_leaves_static_pages_to_http() {
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_mode_renders_every_page_and_http_mode_none() {
     let browser = renderer(2, 200, NetworkPolicy::new(true));
-    let Crawled { server, ctx, kb, status, _dir } = crawl_site(app_site(), browser.clone(), RenderMode::Browser).await;
+    let Crawled { _dir, server, ctx, kb, status } = crawl_site(app_site(), browser.clone(), RenderMode::Browser).await;
     assert_eq!(status, KbStatus::Ready);
     assert_app_indexed(&ctx, kb).await;
     assert_eq!((server.hits("/app/"), server.hits("/app/static")), (1, 1), "browser only, no HTTP fetch first");
@@ -184,7 +185,7 @@ async fn browser_mode_renders_every_page_and_http_mode_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_browser_auto_keeps_http_and_browser_fails_with_the_reason() {
-    let Crawled { server, ctx, kb, _dir, status: _ } =
+    let Crawled { _dir, server, ctx, kb, status: _ } =
         crawl_site(app_site(), Arc::new(NoBrowser("no Chromium found".into())), RenderMode::Auto).await;
     assert_eq!(common::outcomes(&ctx, kb).await, [(
         "/app/".into(),
