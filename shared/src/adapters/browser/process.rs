@@ -33,6 +33,15 @@ const FLAGS: &[&str] = &[
     "--mute-audio",
     "--hide-scrollbars",
     "--blink-settings=imagesEnabled=false",
+    // Tabs share a few renderer processes instead of starting one each (most of a page's
+    // cost on a small machine).
+    "--renderer-process-limit=2",
+    "--disable-site-isolation-trials",
+    // Background tabs would otherwise get their timers clamped to one per second, which the
+    // settle wait of every tab but the front one runs on.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
     "--remote-debugging-port=0",
 ];
 

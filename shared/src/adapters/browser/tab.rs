@@ -40,7 +40,7 @@ const SETTLE_AND_READ: &str = r"async function(quiet, cap) {
 }";
 
 /// How long the DOM must stay unchanged before the page counts as rendered.
-const QUIET_MS: u64 = 100;
+const QUIET_MS: u64 = 60;
 /// The longest wait for the DOM to settle.
 const SETTLE_CAP_MS: u64 = 3000;
 
