@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the one-process pipeline on a generated local site (default 100 pages):
-#   - crawl + extract pages/s (crawl stage only),
+#   - crawl + extract pages/s (crawl stage only), over HTTP and rendered in headless Chromium,
 #   - embedding chunks/s, next to sentence-transformers on the same chunks and machine,
 #   - total time to a ready knowledge base and peak RSS of `kb ingest`.
 # Figures are printed at the end; README.md keeps the last ones.
@@ -29,6 +29,8 @@ echo "==> site: $PAGES pages at $URL" >&2
 
 echo "==> crawl + extract" >&2
 CRAWL="$("$BIN/kb-bench" crawl "$URL" --max-pages "$PAGES" --data-dir "$WORK/crawl")"
+echo "==> crawl + extract, every page rendered in Chromium" >&2
+BROWSER="$("$BIN/kb-bench" crawl "$URL" --max-pages "$PAGES" --render browser --data-dir "$WORK/crawl-browser")"
 
 echo "==> kb ingest (whole pipeline)" >&2
 /usr/bin/time -v -o "$WORK/time.txt" "$BIN/kb" ingest "$URL" --max-pages "$PAGES" --data-dir "$WORK/ingest" --json > "$WORK/ingest.json"
@@ -40,13 +42,14 @@ echo "==> embedding: candle vs sentence-transformers on the same chunks" >&2
 CANDLE="$("$BIN/kb-bench" embed "$WORK/chunks.jsonl")"
 ST="$("$VENV/bin/python" scripts/st_embed.py "$KB_MODEL_DIR" "$WORK/chunks.jsonl" "$THREADS" 32 2>/dev/null)"
 
-python3 - "$CRAWL" "$WORK/ingest.json" "$RSS_KB" "$CANDLE" "$ST" "$PAGES" "$THREADS" <<'PY'
+python3 - "$CRAWL" "$WORK/ingest.json" "$RSS_KB" "$CANDLE" "$ST" "$PAGES" "$THREADS" "$BROWSER" <<'PY'
 import json, sys
-crawl, ingest, rss_kb, candle, st, pages, threads = sys.argv[1:]
-crawl, candle, st = json.loads(crawl), json.loads(candle), json.loads(st)
+crawl, ingest, rss_kb, candle, st, pages, threads, browser = sys.argv[1:]
+crawl, candle, st, browser = json.loads(crawl), json.loads(candle), json.loads(st), json.loads(browser)
 ingest = json.load(open(ingest))
 print(f"site: {pages} pages, {ingest['stats']['chunks_created']} chunks, {threads} threads")
-print(f"crawl + extract:            {crawl['pages_per_s']:8.1f} pages/s ({crawl['pages']} pages in {crawl['seconds']:.2f} s)")
+print(f"crawl + extract (HTTP):     {crawl['pages_per_s']:8.1f} pages/s ({crawl['pages']} pages in {crawl['seconds']:.2f} s)")
+print(f"crawl + extract (Chromium): {browser['pages_per_s']:8.1f} pages/s ({browser['pages']} pages in {browser['seconds']:.2f} s)")
 print(f"embedding, kb (candle):     {candle['chunks_per_s']:8.1f} chunks/s")
 print(f"embedding, sentence-transformers: {st['chunks_per_s']:8.1f} chunks/s (batch {st['batch_size']})")
 print(f"embedding ratio kb / s-t:   {candle['chunks_per_s'] / st['chunks_per_s']:8.2f}")

@@ -106,7 +106,20 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// `KB_MAX_UPLOAD_BYTES`: largest uploaded file.
     pub max_upload_bytes: u64,
+    /// `KB_BROWSER_WS_URL`: DevTools websocket (or `http://host:port`) of a remote Chromium,
+    /// used instead of launching one.
+    pub browser_ws_url: Option<Secret>,
+    /// `KB_CHROMIUM_PATH`, else the first of chromium, chromium-browser, google-chrome,
+    /// google-chrome-stable on `PATH`; `None`: no browser in this process.
+    pub chromium_path: Option<PathBuf>,
+    /// `KB_BROWSER_TABS`: pages one process renders at once.
+    pub browser_tabs: usize,
+    /// `KB_BROWSER_RESTART_PAGES`: pages a browser renders before a fresh one replaces it.
+    pub browser_restart_pages: u32,
 }
+
+/// Names of the Chromium executable looked for on `PATH`.
+const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
 /// Name of the default model's directory under `<data dir>/models`.
 pub const DEFAULT_MODEL_DIR_NAME: &str = "all-MiniLM-L6-v2";
@@ -161,6 +174,10 @@ impl Settings {
             jwt_public_key: get("KB_JWT_PUBLIC_KEY"),
             rate_limit_per_minute: parse(&get, "KB_RATE_LIMIT_PER_MINUTE", 600, 0..=1_000_000)?,
             max_upload_bytes: parse(&get, "KB_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1024..=1024 * 1024 * 1024)?,
+            browser_ws_url: browser_ws_url(&get)?.map(Secret::new),
+            chromium_path: chromium_path(&get)?,
+            browser_tabs: parse(&get, "KB_BROWSER_TABS", 4, 1..=64)?,
+            browser_restart_pages: parse(&get, "KB_BROWSER_RESTART_PAGES", 200, 1..=1_000_000)?,
         })
     }
 
@@ -267,6 +284,29 @@ fn queue_urls(get: &impl Fn(&str) -> Option<String>) -> Result<Option<[String; 3
     }
 }
 
+fn browser_ws_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, SettingsError> {
+    let Some(url) = get("KB_BROWSER_WS_URL") else { return Ok(None) };
+    if ["ws://", "wss://", "http://", "https://"].iter().any(|s| url.starts_with(s)) {
+        Ok(Some(url))
+    } else {
+        Err(SettingsError { var: "KB_BROWSER_WS_URL".to_owned(), message: "expected a ws://, wss:// or http(s):// URL".to_owned() })
+    }
+}
+
+fn chromium_path(get: &impl Fn(&str) -> Option<String>) -> Result<Option<PathBuf>, SettingsError> {
+    if let Some(path) = get("KB_CHROMIUM_PATH") {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            return Err(SettingsError { var: "KB_CHROMIUM_PATH".to_owned(), message: format!("no file at {}", path.display()) });
+        }
+        return Ok(Some(path));
+    }
+    let Some(dirs) = get("PATH") else { return Ok(None) };
+    Ok(std::env::split_paths(&dirs)
+        .flat_map(|dir| CHROMIUM_NAMES.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file()))
+}
+
 fn parse_bool(var: &str, raw: &str) -> Result<bool, SettingsError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -329,6 +369,24 @@ mod tests {
         assert_eq!(with(&[("KB_CRAWL_QUEUE_URL", "http://q/1")]).unwrap_err().var, "KB_CHUNK_QUEUE_URL");
         let s = with(&[("KB_CRAWL_QUEUE_URL", "a"), ("KB_CHUNK_QUEUE_URL", "b"), ("KB_EMBED_QUEUE_URL", "c")]).unwrap();
         assert_eq!(s.queue_urls, Some(["a".to_owned(), "b".to_owned(), "c".to_owned()]));
+    }
+
+    #[test]
+    fn browser_settings() {
+        let s = with(&[]).unwrap();
+        assert_eq!((s.browser_tabs, s.browser_restart_pages), (4, 200));
+        assert!(s.browser_ws_url.is_none() && s.chromium_path.is_none(), "no PATH, no KB_CHROMIUM_PATH: no browser");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("chromium-browser"), b"").unwrap();
+        let path = format!("/nonexistent:{}", dir.path().display());
+        let s = with(&[("PATH", path.as_str()), ("KB_BROWSER_TABS", "2")]).unwrap();
+        assert_eq!(s.chromium_path, Some(dir.path().join("chromium-browser")));
+        assert_eq!(s.browser_tabs, 2);
+        assert_eq!(with(&[("KB_CHROMIUM_PATH", "/nonexistent/chrome")]).unwrap_err().var, "KB_CHROMIUM_PATH");
+        assert_eq!(with(&[("KB_BROWSER_TABS", "0")]).unwrap_err().var, "KB_BROWSER_TABS");
+        assert_eq!(with(&[("KB_BROWSER_WS_URL", "localhost:9222")]).unwrap_err().var, "KB_BROWSER_WS_URL");
+        let s = with(&[("KB_BROWSER_WS_URL", "ws://browser:3000/?token=x")]).unwrap();
+        assert_eq!(format!("{:?}", s.browser_ws_url), "Some(Secret(***))");
     }
 
     #[test]

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::adapters::no_browser::NoBrowser;
 use crate::chunking::Chunker;
 use crate::pipeline::Context;
-use crate::ports::{BlobStore, Catalog, KeyValueStore, VectorIndex, WorkQueue};
+use crate::ports::{BlobStore, Catalog, KeyValueStore, PageRenderer, VectorIndex, WorkQueue};
 use crate::settings::{Settings, VectorIndexKind};
 use crate::tokens::{ModelDir, TokenCounter};
 
@@ -189,6 +190,43 @@ pub fn chunker(settings: &Settings) -> Result<Arc<Chunker>, WiringError> {
     Ok(Arc::new(Chunker::new(TokenCounter::open(&info)?)))
 }
 
+/// The page renderer of this process: a remote browser (`KB_BROWSER_WS_URL`), else Chromium
+/// launched on first use (`KB_CHROMIUM_PATH` or found on `PATH`), else none (pages that need
+/// a browser fail with `browser_unavailable`).
+#[must_use]
+pub fn renderer(settings: &Settings) -> Arc<dyn PageRenderer> {
+    #[cfg(feature = "browser")]
+    {
+        use crate::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer};
+        let source = match (&settings.browser_ws_url, &settings.chromium_path) {
+            (Some(url), _) => BrowserSource::Remote(url.expose().to_owned()),
+            (None, Some(path)) => BrowserSource::Launch(path.clone()),
+            (None, None) => {
+                return Arc::new(NoBrowser(
+                    "no Chromium found: install chromium, or set KB_CHROMIUM_PATH or KB_BROWSER_WS_URL".to_owned(),
+                ));
+            }
+        };
+        Arc::new(ChromiumRenderer::new(BrowserOptions {
+            source,
+            tabs: settings.browser_tabs,
+            restart_pages: settings.browser_restart_pages,
+            user_agent: settings.user_agent.clone(),
+            policy: network_policy(settings),
+        }))
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = settings;
+        Arc::new(NoBrowser("this binary was built without the `browser` feature".to_owned()))
+    }
+}
+
+/// The network policy of the crawler (HTTP fetcher and browser alike).
+fn network_policy(settings: &Settings) -> crate::crawl::ssrf::NetworkPolicy {
+    crate::crawl::ssrf::NetworkPolicy::new(settings.allow_private_networks.unwrap_or(true))
+}
+
 #[cfg(feature = "aws")]
 type AwsConfig = aws_config::SdkConfig;
 #[cfg(not(feature = "aws"))]
@@ -224,10 +262,8 @@ pub async fn context(settings: Settings, roles: Roles) -> Result<Context, Wiring
         catalog,
         kv: kv(&settings).await?,
         index,
-        fetcher: Arc::new(crate::adapters::http_fetcher::HttpFetcher::new(
-            &settings.user_agent,
-            crate::crawl::ssrf::NetworkPolicy::new(settings.allow_private_networks.unwrap_or(true)),
-        )?),
+        fetcher: Arc::new(crate::adapters::http_fetcher::HttpFetcher::new(&settings.user_agent, network_policy(&settings))?),
+        renderer: renderer(&settings),
         chunker: if roles.chunker { Some(chunker(&settings)?) } else { None },
         embedder,
         settings,

@@ -132,20 +132,6 @@ fn crawl(robots: bool, sitemap: bool) -> CrawlConfig {
     }
 }
 
-/// (path, status, reason) of every page of the KB, sorted.
-async fn outcomes(ctx: &kb_shared::pipeline::Context, kb: kb_shared::domain::KbId) -> Vec<(String, PageStatus, Option<String>)> {
-    let mut pages: Vec<_> = ctx
-        .catalog
-        .list_pages(kb)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| (common::path_of(&p.url), p.status, p.reason))
-        .collect();
-    pages.sort_by(|a, b| a.0.cmp(&b.0));
-    pages
-}
-
 /// Asserts the exact outcome of every page of the fixture site: those listed in `expected`
 /// as (path, status, reason), and the pairs of copies (one indexed, the other skipped as its
 /// duplicate, whichever came first).
@@ -232,7 +218,7 @@ async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(true, true)).await;
     let status = common::run_until_final(&ctx, kb, Duration::from_secs(120)).await;
     assert_eq!(status, KbStatus::ReadyWithWarnings, "some pages failed; the rest is ready");
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     assert_outcomes(&server, &pages, &expected(&server, true));
     assert_requests(&server);
     assert_eq!(server.hits("/docs/secret/x") + server.hits("/docs/secret/y"), 0, "disallowed URLs are never requested");
@@ -260,7 +246,7 @@ async fn robots_and_sitemaps_can_be_turned_off() {
     let ctx = strict_context(dir.path()).await;
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(false, false)).await;
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(120)).await, KbStatus::ReadyWithWarnings);
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     assert_outcomes(&server, &pages, &expected(&server, false));
     assert_requests(&server);
     assert_eq!(server.hits("/robots.txt") + server.hits("/sitemap_index.xml") + server.hits("/sitemap.xml"), 0);
@@ -282,7 +268,7 @@ async fn trailing_slash_spellings_are_one_page() {
     let ctx = common::context(dir.path()).await;
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(false, false)).await;
     assert_eq!(common::run_until_final(&ctx, kb, Duration::from_secs(60)).await, KbStatus::Ready);
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     let paths: Vec<&str> = pages.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(paths, ["/docs/", "/docs/guide", "/docs/moved", "/docs/other/"], "the first spelling found is kept: {pages:?}");
     assert!(pages.iter().all(|p| p.1 == PageStatus::Indexed), "{pages:?}");
@@ -340,7 +326,7 @@ async fn near_duplicates_are_skipped_and_similar_pages_are_not() {
     let ctx = common::context(dir.path()).await;
     let kb = common::create_web_kb(&ctx, &server.url("/docs/"), crawl(false, false)).await;
     let status = common::run_until_final(&ctx, kb, Duration::from_secs(60)).await;
-    let pages = outcomes(&ctx, kb).await;
+    let pages = common::outcomes(&ctx, kb).await;
     assert_eq!(status, KbStatus::Ready, "{pages:?}");
     let find = |path: &str| pages.iter().find(|p| p.0 == path).unwrap();
     let (v1, v2) = (find("/docs/v1"), find("/docs/v2"));

@@ -106,6 +106,10 @@ pub struct IngestArgs {
     /// Name of the knowledge base (default: the first URL's host).
     #[arg(long)]
     pub name: Option<String>,
+    /// How pages are fetched: auto (HTTP, and headless Chromium for empty JavaScript
+    /// shells), http, or browser (every page rendered).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "http", "browser"])]
+    pub render: String,
     #[command(flatten)]
     pub chunking: ChunkingArgs,
     #[command(flatten)]

@@ -6,6 +6,7 @@ pub mod http_fetcher;
 pub mod local_blob;
 pub mod memory_kv;
 pub mod memory_queue;
+pub mod no_browser;
 pub mod payload;
 
 #[cfg(test)]
@@ -20,6 +21,8 @@ pub mod qdrant_index;
 #[cfg(feature = "redis")]
 pub mod redis_kv;
 
+#[cfg(feature = "browser")]
+pub mod browser;
 #[cfg(feature = "candle")]
 pub mod candle_embedder;
 #[cfg(feature = "edge")]

@@ -5,6 +5,7 @@
 pub mod extract;
 pub mod robots;
 pub mod scope;
+pub mod shell;
 pub mod simhash;
 pub mod sitemap;
 pub mod ssrf;

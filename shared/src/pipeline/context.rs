@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::chunking::Chunker;
 use crate::error::StageError;
-use crate::ports::{BlobStore, Catalog, Embedder, KeyValueStore, PageFetcher, VectorIndex, WorkQueue};
+use crate::ports::{BlobStore, Catalog, Embedder, KeyValueStore, PageFetcher, PageRenderer, VectorIndex, WorkQueue};
 use crate::settings::Settings;
 
 /// The adapters behind every port, shared by all handlers of a process.
@@ -17,6 +17,8 @@ pub struct Context {
     pub kv: Arc<dyn KeyValueStore>,
     pub index: Arc<dyn VectorIndex>,
     pub fetcher: Arc<dyn PageFetcher>,
+    /// Renders pages that need JavaScript (`render`: `browser`, or `auto` on an empty shell).
+    pub renderer: Arc<dyn PageRenderer>,
     /// Absent in processes that never chunk (the crawl function).
     pub chunker: Option<Arc<Chunker>>,
     /// Absent in processes that never embed.

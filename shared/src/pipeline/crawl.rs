@@ -10,16 +10,17 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::adapters::http_fetcher::decode_body;
-use crate::crawl::extract::extract;
+use crate::crawl::extract::{extract, Extracted};
+use crate::crawl::shell::is_js_shell;
 use crate::crawl::scope::Scope;
 use crate::crawl::urls::{canonicalize, looks_like_non_html, parse_start_url};
 use crate::domain::{
     content_hash, page_key, page_markdown_key, render_document, CrawlConfig, DocumentMeta, KbId, NewPage, Page, PageStatus,
-    PageUpdate, SourceId, SourceSpec,
+    PageUpdate, RenderMode, SourceId, SourceSpec,
 };
 use crate::error::StageError;
 use crate::messages::{ChunkMsg, CrawlMsg, QueueMessage};
-use crate::ports::{FetchRequest, QueueName};
+use crate::ports::{FetchError, FetchRequest, FetchedPage, QueueName};
 
 use super::duplicates::{exact_duplicate_of, near_duplicate_of};
 use super::politeness::Gate;
@@ -108,43 +109,34 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
             return Ok(());
         }
     };
-    let result = ctx.fetcher.fetch(&request).await;
-    super::politeness::leave(ctx, slot).await;
-    let fetched = match result {
-        Ok(f) => f,
-        Err(e) if e.is_transient() => return Err(StageError::transient(format!("{}: {e}", e.code()))),
-        Err(e) => return finish_page(ctx, page, PageStatus::Failed, format!("{}: {e}", e.code())).await,
+    let fetched = match source.crawl.render {
+        RenderMode::Browser => ctx.renderer.render(&request).await,
+        RenderMode::Http | RenderMode::Auto => ctx.fetcher.fetch(&request).await,
     };
-    match fetched.status {
-        200..=299 => {}
-        429 | 500..=599 => {
-            return Err(StageError::Transient {
-                message: format!("http_{}", fetched.status),
-                retry_after: fetched.retry_after,
-            });
+    super::politeness::leave(ctx, slot).await;
+    let fetched = match fetched {
+        Ok(f) => f,
+        Err(e) => return fetch_failed(ctx, page, &e).await,
+    };
+    let (final_url, extracted) = match load(ctx, source, page, fetched).await? {
+        Loaded::Done => return Ok(()),
+        // An empty JavaScript shell: its content is what the browser makes of it. Without a
+        // browser in this process the HTTP result stands.
+        Loaded::Html { js_shell: true, final_url, extracted } if source.crawl.render == RenderMode::Auto => {
+            match ctx.renderer.render(&request).await {
+                Ok(rendered) => match load(ctx, source, page, rendered).await? {
+                    Loaded::Done => return Ok(()),
+                    Loaded::Html { final_url, extracted, .. } => (final_url, extracted),
+                },
+                Err(FetchError::BrowserUnavailable(reason)) => {
+                    tracing::debug!(url = %page.url, %reason, "a JavaScript shell kept as fetched over HTTP");
+                    (final_url, extracted)
+                }
+                Err(e) => return fetch_failed(ctx, page, &e).await,
+            }
         }
-        status => return finish_page(ctx, page, PageStatus::Failed, format!("http_{status}")).await,
-    }
-    let final_url = canonicalize(fetched.final_url.clone(), &source.crawl.strip_query_params)
-        .map_err(|e| StageError::permanent(e.to_string()))?;
-    if final_url.as_str() != page.url && source.scope.check(&final_url).is_err() {
-        let reason = format!("out_of_scope: redirected to {final_url}");
-        return finish_page(ctx, page, PageStatus::Skipped, reason).await;
-    }
-    if !fetched.is_html() {
-        #[cfg(feature = "files")]
-        if is_pdf(&fetched) {
-            return keep_pdf(ctx, page, &final_url, fetched.body.clone()).await;
-        }
-        let ct = fetched.content_type.clone().unwrap_or_else(|| "unknown".to_owned());
-        return finish_page(ctx, page, PageStatus::Skipped, format!("unsupported_type: {ct}")).await;
-    }
-    let html = decode_body(&fetched.body, fetched.content_type.as_deref());
-    let strip = source.crawl.strip_query_params.clone();
-    let base = final_url.clone();
-    let extracted = tokio::task::spawn_blocking(move || extract(&html, &base, &strip))
-        .await
-        .map_err(|e| StageError::transient(format!("extraction task: {e}")))?;
+        Loaded::Html { final_url, extracted, .. } => (final_url, extracted),
+    };
     if extracted.text_chars == 0 {
         return finish_page(ctx, page, PageStatus::Skipped, "no_content: the page has no text".to_owned()).await;
     }
@@ -187,6 +179,61 @@ async fn fetch_page(ctx: &Context, source: &WebSource, page: &Page, redelivered:
     // views, session-less aliases): then recorded as a duplicate, not chunked again.
     let meta = DocumentMeta { url: final_url.to_string(), title: extracted.title.clone(), anchors: extracted.anchors };
     keep(ctx, page, &meta, &extracted.markdown, links).await
+}
+
+/// A fetch that failed: retried when a later attempt may succeed, else recorded on the page.
+async fn fetch_failed(ctx: &Context, page: &Page, e: &FetchError) -> Result<(), StageError> {
+    if e.is_transient() {
+        return Err(StageError::transient(format!("{}: {e}", e.code())));
+    }
+    finish_page(ctx, page, PageStatus::Failed, format!("{}: {e}", e.code())).await
+}
+
+/// What a fetched (or rendered) response turned into.
+enum Loaded {
+    /// The page got its outcome already (an HTTP error, out of scope, not HTML, a PDF kept).
+    Done,
+    Html { final_url: Url, extracted: Extracted, js_shell: bool },
+}
+
+/// Checks a response (status, final URL in scope, type) and extracts its HTML.
+async fn load(ctx: &Context, source: &WebSource, page: &Page, fetched: FetchedPage) -> Result<Loaded, StageError> {
+    match fetched.status {
+        200..=299 => {}
+        429 | 500..=599 => {
+            return Err(StageError::Transient {
+                message: format!("http_{}", fetched.status),
+                retry_after: fetched.retry_after,
+            });
+        }
+        status => return finish_page(ctx, page, PageStatus::Failed, format!("http_{status}")).await.map(|()| Loaded::Done),
+    }
+    let final_url = canonicalize(fetched.final_url.clone(), &source.crawl.strip_query_params)
+        .map_err(|e| StageError::permanent(e.to_string()))?;
+    if final_url.as_str() != page.url && source.scope.check(&final_url).is_err() {
+        let reason = format!("out_of_scope: redirected to {final_url}");
+        return finish_page(ctx, page, PageStatus::Skipped, reason).await.map(|()| Loaded::Done);
+    }
+    if !fetched.is_html() {
+        #[cfg(feature = "files")]
+        if is_pdf(&fetched) {
+            return keep_pdf(ctx, page, &final_url, fetched.body.clone()).await.map(|()| Loaded::Done);
+        }
+        let ct = fetched.content_type.clone().unwrap_or_else(|| "unknown".to_owned());
+        return finish_page(ctx, page, PageStatus::Skipped, format!("unsupported_type: {ct}")).await.map(|()| Loaded::Done);
+    }
+    let html = decode_body(&fetched.body, fetched.content_type.as_deref());
+    let strip = source.crawl.strip_query_params.clone();
+    let base = final_url.clone();
+    let rendered = fetched.rendered;
+    let (extracted, js_shell) = tokio::task::spawn_blocking(move || {
+        let extracted = extract(&html, &base, &strip);
+        let js_shell = !rendered && is_js_shell(&html, extracted.text_chars, extracted.scripts);
+        (extracted, js_shell)
+    })
+    .await
+    .map_err(|e| StageError::transient(format!("extraction task: {e}")))?;
+    Ok(Loaded::Html { final_url, extracted, js_shell })
 }
 
 /// Stores a fetched page's document and hands it to chunking, unless the same content is

@@ -64,6 +64,9 @@ pub enum FetchError {
     Unsupported(String),
     #[error("connection failed: {0}")]
     Connect(String),
+    /// A page that must be rendered, in a process without a usable browser.
+    #[error("{0}")]
+    BrowserUnavailable(String),
     #[error("{0}")]
     Other(String),
 }
@@ -80,6 +83,7 @@ impl FetchError {
             FetchError::Blocked(_) => "blocked",
             FetchError::Unsupported(_) => "unsupported_url",
             FetchError::Connect(_) => "connection_failed",
+            FetchError::BrowserUnavailable(_) => "browser_unavailable",
             FetchError::Other(_) => "fetch_error",
         }
     }
@@ -97,4 +101,22 @@ pub trait PageFetcher: Send + Sync {
     /// # Errors
     /// The page could not be fetched at all; an HTTP error status is a successful fetch.
     async fn fetch(&self, request: &FetchRequest) -> Result<FetchedPage, FetchError>;
+}
+
+/// Renders pages in a headless browser: the page's scripts run, and the document they leave
+/// behind is what comes back.
+#[async_trait]
+pub trait PageRenderer: Send + Sync {
+    /// Loads `request.url` in a browser tab, waits until its content settles (or
+    /// `request.timeout` passes) and returns the serialised DOM as an HTML page with
+    /// `rendered: true`. The tab is closed before this returns, whatever the outcome.
+    ///
+    /// # Errors
+    /// `Blocked` for a URL (or a final URL) the network policy refuses, `Timeout`,
+    /// `Connect` when the page or the browser cannot be reached (the browser is restarted on
+    /// the next call), `BrowserUnavailable` when this process has no browser at all.
+    async fn render(&self, request: &FetchRequest) -> Result<FetchedPage, FetchError>;
+
+    /// Closes the browser and waits for its processes to end (also done on drop).
+    async fn shutdown(&self) {}
 }

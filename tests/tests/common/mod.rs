@@ -87,3 +87,17 @@ pub fn path_of(url: &str) -> String {
         None => u.path().to_owned(),
     }
 }
+
+/// (path, status, reason) of every page of the KB, sorted by path.
+pub async fn outcomes(ctx: &Context, kb: KbId) -> Vec<(String, kb_shared::domain::PageStatus, Option<String>)> {
+    let mut pages: Vec<_> = ctx
+        .catalog
+        .list_pages(kb)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (path_of(&p.url), p.status, p.reason))
+        .collect();
+    pages.sort_by(|a, b| a.0.cmp(&b.0));
+    pages
+}

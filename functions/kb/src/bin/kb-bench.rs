@@ -2,7 +2,8 @@
 //!
 //!     kb-bench embed FILE.jsonl            embedding throughput over {"text": ...} lines
 //!     kb-bench export --kb ID FILE.jsonl   write a KB's chunk texts (as embedded) to FILE
-//!     kb-bench crawl URL [--max-pages N]   crawl + extract only, pages per second
+//!     kb-bench crawl URL [--max-pages N] [--render http|browser|auto]
+//!                                          crawl + extract only, pages per second
 //!     kb-bench search [--chunks N] [--queries N]
 //!                                          search latency (query embedding included) on an
 //!                                          index of N synthetic chunks
@@ -12,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use kb_cli::alloc;
-use kb_shared::domain::{CrawlConfig, KbConfig, KbId, PageStatus, SourceId, SourceSpec};
+use kb_shared::domain::{CrawlConfig, KbConfig, KbId, PageStatus, RenderMode, SourceId, SourceSpec};
 use kb_shared::pipeline::kb::{create, CreateKb, SourceInput};
 use kb_shared::pipeline::worker;
 use kb_shared::ports::{QueueName, TextKind};
@@ -71,7 +72,9 @@ async fn crawl(args: &[String]) -> anyhow::Result<serde_json::Value> {
     let url = args.get(1).context("kb-bench crawl URL")?.clone();
     let max_pages: u32 = arg(args, "--max-pages").map_or(Ok(100), |v| v.parse())?;
     let ctx = embedded_context(settings(args)?, Roles { chunker: false, embedder: false }).await?;
-    let crawl = CrawlConfig { max_pages, max_depth: 5, ..Default::default() };
+    let render: RenderMode = serde_json::from_value(json!(arg(args, "--render").unwrap_or_else(|| "http".into())))
+        .context("--render http|browser|auto")?;
+    let crawl = CrawlConfig { max_pages, max_depth: 5, render, ..Default::default() };
     let request = CreateKb {
         workspace_id: "bench".into(),
         name: "crawl bench".into(),
@@ -95,6 +98,7 @@ async fn crawl(args: &[String]) -> anyhow::Result<serde_json::Value> {
     let seconds = started.elapsed().as_secs_f64();
     stop_tx.send(true)?;
     crawler.await?;
+    ctx.renderer.shutdown().await;
     let pages = ctx.catalog.list_pages(kb.id).await?;
     let fetched = pages.iter().filter(|p| p.status == PageStatus::Fetched).count();
     Ok(json!({"pages": fetched, "seconds": seconds, "pages_per_s": fetched as f64 / seconds}))
@@ -110,7 +114,9 @@ fn main() -> anyhow::Result<()> {
             Some("export") => export(&args).await,
             Some("crawl") => crawl(&args).await,
             Some("search") => search_latency(&args).await,
-            _ => anyhow::bail!("usage: kb-bench embed FILE.jsonl | export --kb ID FILE.jsonl | crawl URL | search"),
+            _ => anyhow::bail!(
+                "usage: kb-bench embed FILE.jsonl | export --kb ID FILE.jsonl | crawl URL [--render MODE] | search [--chunks N] [--queries N]"
+            ),
         }
     })?;
     println!("{result}");

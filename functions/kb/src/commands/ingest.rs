@@ -29,6 +29,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         max_depth: args.max_depth,
         include_patterns: args.include.clone(),
         exclude_patterns: args.exclude.clone(),
+        render: serde_json::from_value(serde_json::Value::String(args.render.clone()))
+            .map_err(|e| usage(format!("--render: {e}")))?,
         ..CrawlConfig::default()
     };
     crawl.validate().map_err(|e| usage(format!("--{}: {}", e.field.replace('_', "-"), e.message)))?;
@@ -63,6 +65,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let outcome = wait(&ctx, kb.id, args.data.json).await;
     let _ = stop_tx.send(true);
     let _ = workers.await;
+    ctx.renderer.shutdown().await;
     let status = outcome?;
 
     let kb = ctx.catalog.get_kb(kb.id).await?.expect("the KB exists");

@@ -45,6 +45,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(&args.addr).await.map_err(|e| usage(format!("--addr {}: {e}", args.addr)))?;
     eprintln!("Listening on http://{}", listener.local_addr()?);
     let mut server_stop = stop.clone();
+    let renderer = state.ctx.renderer.clone();
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(async move {
             let _ = server_stop.wait_for(|s| *s).await;
@@ -53,6 +54,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = workers {
         let _ = w.await;
     }
+    renderer.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -67,6 +69,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let ctx = context(settings, Roles::ALL).await?;
     eprintln!("Working on the crawl, chunk and embed queues (SIGTERM or Ctrl-C to stop).");
     worker::run(ctx.clone(), Concurrency::from_settings(&ctx), shutdown_signal()).await;
+    ctx.renderer.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
