@@ -52,8 +52,9 @@ CONFIGS=(
     "by_heading|--strategy by_heading --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
     "semantic|--strategy semantic --chunk-size 1000|dense sparse hybrid"
     "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
+    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense hybrid"
 )
-WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed}"
+WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500}"
 
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"

@@ -134,7 +134,7 @@ pub struct ChunkingArgs {
     /// Embed each chunk with its page title and heading path before it [default: true].
     #[arg(long, value_name = "BOOL")]
     pub contextual_headers: Option<bool>,
-    /// Search mode of the knowledge base when a search names none [default: hybrid].
+    /// Search mode of the knowledge base when a search names none [default: dense].
     #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
     pub search_mode: Option<String>,
 }
