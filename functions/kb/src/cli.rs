@@ -122,10 +122,10 @@ pub struct ChunkingArgs {
     /// Chunking strategy [default: recursive].
     #[arg(long, value_parser = ["recursive", "by_heading", "semantic", "fixed"])]
     pub strategy: Option<String>,
-    /// Largest chunk, in --size-unit [default: 1000 characters].
+    /// Largest chunk, in --size-unit [default: 500 characters].
     #[arg(long, value_name = "N")]
     pub chunk_size: Option<u32>,
-    /// Text repeated from one chunk to the next, in --size-unit [default: 200 characters].
+    /// Text repeated from one chunk to the next, in --size-unit [default: 100 characters].
     #[arg(long, value_name = "N")]
     pub chunk_overlap: Option<u32>,
     /// Unit of --chunk-size and --chunk-overlap [default: characters].

@@ -186,7 +186,9 @@ pub struct ChunkingConfig {
 
 impl Default for ChunkingConfig {
     fn default() -> Self {
-        Self { strategy: ChunkStrategy::Recursive, chunk_size: 1000, chunk_overlap: 200, size_unit: SizeUnit::Characters }
+        // 500/100 rather than the usual 1000/200: smaller chunks put the answering page first
+        // more often (README "Retrieval quality").
+        Self { strategy: ChunkStrategy::Recursive, chunk_size: 500, chunk_overlap: 100, size_unit: SizeUnit::Characters }
     }
 }
 
@@ -308,10 +310,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid_and_match_the_seeds() {
+    fn defaults_are_valid_and_the_measured_best() {
         let c = KbConfig::default();
         c.validate().unwrap();
-        assert_eq!((c.chunking.chunk_size, c.chunking.chunk_overlap), (1000, 200));
+        assert_eq!((c.chunking.chunk_size, c.chunking.chunk_overlap), (500, 100));
+        assert_eq!(c.vector_store.default_search_mode, SearchMode::Dense);
+        assert!(c.embedding.contextual_headers);
         CrawlConfig::default().validate().unwrap();
     }
 

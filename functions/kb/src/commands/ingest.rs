@@ -121,8 +121,8 @@ fn kb_config(args: &ChunkingArgs) -> anyhow::Result<KbConfig> {
     if let Some(u) = &args.size_unit {
         c.size_unit = serde_json::from_value(json!(u)).map_err(|_| usage(format!("--size-unit: unknown unit {u:?}")))?;
         if c.size_unit == SizeUnit::Tokens && args.chunk_size.is_none() {
-            // 1000 characters of English are about 250 tokens.
-            (c.chunk_size, c.chunk_overlap) = (250, 50);
+            // 500 characters of English are about 125 tokens.
+            (c.chunk_size, c.chunk_overlap) = (125, 25);
         }
     }
     c.chunk_size = args.chunk_size.unwrap_or(c.chunk_size);
