@@ -207,8 +207,13 @@ async fn a_killed_browser_is_replaced_and_the_crawl_completes() {
     let mut site = Site::default();
     let links: String = (1..PAGES).map(|i| format!("<li><a href=\"/app/p{i}\">Page {i}</a></li>")).collect();
     site.page("/app/", Response::html(format!("<html><body><main><h1>Index</h1><p>{}</p><ul>{links}</ul></main></body></html>", "An index of pages. ".repeat(20))));
-    for i in 1..PAGES {
-        site.page(&format!("/app/p{i}"), static_page(&format!("Page number {i}")).delayed(Duration::from_millis(300)));
+    // Pages with words of their own: pages that differ only by a number are near duplicates.
+    const TOPICS: [&str; PAGES] = [
+        "", "Harbour cranes", "Violin strings", "Desert lizards", "Glacier caves", "Copper mining", "Orchard pests",
+        "Lighthouse lenses", "Bakery ovens", "Comet tails", "Tram networks", "Beekeeping gloves",
+    ];
+    for (i, topic) in TOPICS.iter().enumerate().skip(1) {
+        site.page(&format!("/app/p{i}"), static_page(topic).delayed(Duration::from_millis(300)));
     }
     let server = Arc::new(FixtureServer::start(site).await);
     let dir = tempfile::tempdir().unwrap();
