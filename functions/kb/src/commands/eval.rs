@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use kb_shared::pipeline::eval::{first_hit, parse_questions, Metrics};
-use kb_shared::pipeline::search::{search, SearchError, SearchRequest, MAX_TOP_K};
+use kb_shared::pipeline::search::{search, SearchRequest, MAX_TOP_K};
 use kb_shared::wiring::{embedded_catalog, embedded_context, Roles};
 use serde_json::json;
 
-use super::inspect::find_kb;
+use super::inspect::{find_kb, search_error};
 use super::{parse_mode, print_json, settings, usage};
 use crate::cli::EvalArgs;
 
@@ -34,10 +34,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             mode: Some(mode),
             filter: Default::default(),
         };
-        let results = search(&ctx, &kb, &request).await.map_err(|e| match e {
-            SearchError::Invalid { field, message } => usage(format!("{field}: {message}")),
-            other => anyhow::Error::new(other),
-        })?;
+        let results = search(&ctx, &kb, &request).await.map_err(search_error)?;
         let rank = first_hit(results.iter().map(|r| r.url.as_str()), item);
         ranks.push(rank);
         rows.push(json!({

@@ -21,6 +21,14 @@ pub(super) async fn find_kb(catalog: &dyn Catalog, raw: &str) -> anyhow::Result<
         .ok_or_else(|| usage(format!("--kb: no knowledge base with id {id} (see `kb list`)")))
 }
 
+/// A search's bad input names the command-line flag (exit 2); other failures exit 1.
+pub(super) fn search_error(e: SearchError) -> anyhow::Error {
+    match e {
+        SearchError::Invalid { field, message } => usage(format!("{}: {message}", field.replace('_', "-"))),
+        other => anyhow::Error::new(other),
+    }
+}
+
 pub async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args.kb.data)?;
     let catalog = embedded_catalog(&settings).await?;
@@ -34,10 +42,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         mode,
         filter: Default::default(),
     };
-    let results = run_search(&ctx, &kb, &request).await.map_err(|e| match e {
-        SearchError::Invalid { field, message } => usage(format!("{}: {message}", field.replace('_', "-"))),
-        other => anyhow::Error::new(other),
-    })?;
+    let results = run_search(&ctx, &kb, &request).await.map_err(search_error)?;
     if args.kb.data.json {
         let results: Vec<_> = results
             .iter()
