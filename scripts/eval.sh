@@ -47,14 +47,15 @@ STARTS=("$BASE/sql-commands.html" "$BASE/datatype.html" "$BASE/functions.html")
 
 # name | kb ingest options | search modes
 CONFIGS=(
-    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false|dense"
+    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false --neighbor-weight 0|dense"
     "recursive|--strategy recursive --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
     "by_heading|--strategy by_heading --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
     "semantic|--strategy semantic --chunk-size 1000|dense sparse hybrid"
     "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
-    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense hybrid"
+    "recursive_500_alone|--strategy recursive --chunk-size 500 --chunk-overlap 100 --neighbor-weight 0|dense"
+    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense sparse hybrid"
 )
-WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500}"
+WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500_alone recursive_500}"
 
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"

@@ -199,3 +199,51 @@ async fn by_heading_and_semantic_strategies_end_to_end() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_vector_carries_its_neighbours_by_the_configured_weight() {
+    use kb_shared::domain::{ChunkStrategy, ChunkingConfig, KbConfig, SearchMode};
+    use kb_shared::ports::TextKind;
+
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    for weight in [0.0_f32, 0.2, 0.5] {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path()).await;
+        let mut config = KbConfig::default();
+        config.chunking = ChunkingConfig { strategy: ChunkStrategy::Recursive, chunk_size: 200, chunk_overlap: 0, ..Default::default() };
+        config.embedding.neighbor_weight = weight;
+        let crawl = kb_shared::domain::CrawlConfig { max_pages: 1, max_depth: 0, ..docs_crawl() };
+        let kb = create_web_kb_with(&ctx, &server.url("/docs/s0/t1"), crawl, config).await;
+        assert_eq!(run_until_final(&ctx, kb, Duration::from_secs(300)).await, KbStatus::Ready, "weight {weight}");
+        let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
+        let page = ctx.catalog.list_pages(kb).await.unwrap().remove(0);
+        let mut chunks: Vec<_> = ctx.catalog.page_chunks(kb, page.id).await.unwrap().into_iter().map(|c| c.chunk).collect();
+        chunks.sort_by_key(|c| c.index);
+        assert!(chunks.len() >= 3, "the page has chunks with two neighbours: {}", chunks.len());
+        let texts: Vec<String> = chunks.iter().map(|c| c.embedding_text(true)).collect();
+        let own = ctx.embedder().unwrap().embed(&texts, TextKind::Document).await.unwrap();
+        // The first chunk has one neighbour, the middle ones two.
+        for i in [0, 1] {
+            let mut expected = own[i].clone();
+            for j in [i.checked_sub(1), Some(i + 1)].into_iter().flatten().filter(|&j| j < own.len()) {
+                expected.iter_mut().zip(&own[j]).for_each(|(x, y)| *x += weight * y);
+            }
+            let norm = dot(&expected, &expected).sqrt();
+            expected.iter_mut().for_each(|x| *x /= norm);
+            // Searching with the chunk's own embedded text scores it at cos(own, stored).
+            let request = SearchRequest { query: texts[i].clone(), top_k: 10, score_threshold: None, mode: Some(SearchMode::Dense), filter: Default::default() };
+            let results = search(&ctx, &kb_row, &request).await.unwrap();
+            let hit = results.iter().find(|r| r.chunk_id == chunks[i].id).expect("the chunk is found by its own text");
+            let query = ctx.embedder().unwrap().embed(&texts[i..=i], TextKind::Query).await.unwrap().remove(0);
+            let want = dot(&query, &expected);
+            assert!((hit.score - want).abs() < 2e-3, "weight {weight}, chunk {i}: score {} != {want}", hit.score);
+            if weight == 0.0 {
+                assert!(hit.score > 0.99, "unmixed: the chunk's own vector ({})", hit.score);
+            } else {
+                assert!(hit.score < 0.99, "mixed: not the chunk's own vector any more ({})", hit.score);
+            }
+        }
+    }
+}

@@ -134,6 +134,10 @@ pub struct ChunkingArgs {
     /// Embed each chunk with its page title and heading path before it [default: true].
     #[arg(long, value_name = "BOOL")]
     pub contextual_headers: Option<bool>,
+    /// Part of the neighbouring chunks' vectors mixed into each chunk's, 0 to 1
+    /// [default: 0.2; 0 embeds each chunk on its own].
+    #[arg(long, value_name = "W")]
+    pub neighbor_weight: Option<f32>,
     /// Search mode of the knowledge base when a search names none [default: dense].
     #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
     pub search_mode: Option<String>,

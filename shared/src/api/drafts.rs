@@ -478,7 +478,7 @@ pub async fn set_chunking(
 
 /// Set the embedding configuration (fields not given keep their value).
 #[utoipa::path(post, path = "/api/v1/kb-drafts/{draft_id}/embedding", tag = "config", params(("draft_id" = String, Path)),
-    request_body(content = Object, description = "embedding_config fields: model, batch_size, contextual_headers"),
+    request_body(content = Object, description = "embedding_config fields: model, batch_size, contextual_headers, neighbor_weight"),
     responses((status = 200, body = Draft), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn set_embedding(
     State(state): State<ApiState>,

@@ -53,12 +53,13 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "top_k": args.top_k,
             "chunking": config,
             "contextual_headers": kb.config.embedding.contextual_headers,
+            "neighbor_weight": kb.config.embedding.neighbor_weight,
             "metrics": m,
             "questions": rows,
         }));
     } else {
         println!(
-            "{} questions, mode {}, top {} ({} {} {}/{}{})",
+            "{} questions, mode {}, top {} ({} {} {}/{}{}, neighbour weight {})",
             m.questions,
             mode.as_str().unwrap_or_default(),
             args.top_k,
@@ -67,6 +68,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             config.chunk_size,
             config.chunk_overlap,
             if kb.config.embedding.contextual_headers { ", contextual headers" } else { "" },
+            kb.config.embedding.neighbor_weight,
         );
         println!("recall@1  {:.3}", m.recall_at_1);
         println!("recall@5  {:.3}", m.recall_at_5);

@@ -134,6 +134,9 @@ fn kb_config(args: &ChunkingArgs) -> anyhow::Result<KbConfig> {
     if let Some(h) = args.contextual_headers {
         config.embedding.contextual_headers = h;
     }
+    if let Some(w) = args.neighbor_weight {
+        config.embedding.neighbor_weight = w;
+    }
     if let Some(mode) = args.search_mode.as_deref() {
         config.vector_store.default_search_mode = parse_mode(mode);
     }
