@@ -473,6 +473,10 @@ async fn every_validation_error_names_its_field() {
     }
     let (code, v) = c.send(Method::POST, &format!("{d}/embedding"), Some(json!({"model": "no-such-model"}))).await;
     assert_error(code, &v, 400, "embedding_config.model");
+    for weight in [json!(1.5), json!(-0.1), json!("lots")] {
+        let (code, v) = c.send(Method::POST, &format!("{d}/embedding"), Some(json!({"neighbor_weight": weight}))).await;
+        assert_error(code, &v, 400, "embedding_config.neighbor_weight");
+    }
 
     // Uploads: too large, not a supported type (checked by content), unreadable.
     let big = vec![b'a'; MAX_UPLOAD as usize + 10];

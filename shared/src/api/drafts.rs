@@ -374,8 +374,10 @@ fn merge<T: Serialize + serde::de::DeserializeOwned>(current: &T, patch: serde_j
     let serde_json::Value::Object(patch) = patch else {
         return Err(ApiError::bad_request("invalid_type", part, format!("{part} must be an object")));
     };
-    let mut value = serde_json::to_value(current).expect("config serialises");
-    for (k, v) in patch {
+    let original = serde_json::to_value(current).expect("config serialises");
+    let mut value = original.clone();
+    for (k, v) in &patch {
+        let (k, v) = (k.clone(), v.clone());
         if let Some((_, allowed)) = enums.iter().find(|(name, _)| *name == k) {
             if !v.as_str().is_some_and(|s| allowed.contains(&s)) {
                 return Err(ApiError::bad_request(
@@ -390,7 +392,18 @@ fn merge<T: Serialize + serde::de::DeserializeOwned>(current: &T, patch: serde_j
         }
         value[&k] = v;
     }
-    serde_json::from_value(value).map_err(|e| ApiError::bad_request("invalid_value", part, e.to_string()))
+    serde_json::from_value(value).map_err(|e| {
+        // Name the field whose value does not fit (`"neighbor_weight": "lots"`) when one alone does not.
+        let field = patch
+            .iter()
+            .find(|(k, v)| {
+                let mut alone = original.clone();
+                alone[k.as_str()] = (*v).clone();
+                serde_json::from_value::<T>(alone).is_err()
+            })
+            .map_or_else(|| part.to_owned(), |(k, _)| format!("{part}.{k}"));
+        ApiError::bad_request("invalid_value", &field, e.to_string())
+    })
 }
 
 fn strategies() -> Vec<&'static str> {
