@@ -377,8 +377,7 @@ fn merge<T: Serialize + serde::de::DeserializeOwned>(current: &T, patch: serde_j
     let original = serde_json::to_value(current).expect("config serialises");
     let mut value = original.clone();
     for (k, v) in &patch {
-        let (k, v) = (k.clone(), v.clone());
-        if let Some((_, allowed)) = enums.iter().find(|(name, _)| *name == k) {
+        if let Some((_, allowed)) = enums.iter().find(|(name, _)| *name == k.as_str()) {
             if !v.as_str().is_some_and(|s| allowed.contains(&s)) {
                 return Err(ApiError::bad_request(
                     &format!("unknown_{k}"),
@@ -387,10 +386,10 @@ fn merge<T: Serialize + serde::de::DeserializeOwned>(current: &T, patch: serde_j
                 ));
             }
         }
-        if value.get(&k).is_none() {
+        if value.get(k.as_str()).is_none() {
             return Err(ApiError::bad_request("unknown_field", &format!("{part}.{k}"), format!("unknown field {k}")));
         }
-        value[&k] = v;
+        value[k.as_str()] = v.clone();
     }
     serde_json::from_value(value).map_err(|e| {
         // Name the field whose value does not fit (`"neighbor_weight": "lots"`) when one alone does not.
