@@ -205,27 +205,35 @@ async fn each_vector_carries_its_neighbours_by_the_configured_weight() {
     use kb_shared::domain::{ChunkStrategy, ChunkingConfig, KbConfig, SearchMode};
     use kb_shared::ports::TextKind;
 
-    let site = DocsSite::generate();
-    let server = FixtureServer::start(site.site.clone()).await;
+    // One long page: 40 paragraphs, each its own chunk, more than one embed message holds.
+    let mut site = kb_e2e::Site::default();
+    let topics = ["backups", "replication", "indexes", "vacuum", "locks", "roles", "extensions", "logging"];
+    let paragraphs: String = (0..40)
+        .map(|i| format!("<p>Note {i} on {}: check the settings of step {i} before the nightly job runs.</p>", topics[i % topics.len()]))
+        .collect();
+    site.page("/long", kb_e2e::Response::html(format!("<html><head><title>Operations notes</title></head><body><main><h1>Operations notes</h1>{paragraphs}</main></body></html>")));
+    let server = FixtureServer::start(site).await;
     let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
     for weight in [0.0_f32, 0.2, 0.5] {
         let dir = tempfile::tempdir().unwrap();
         let ctx = context(dir.path()).await;
         let mut config = KbConfig::default();
-        config.chunking = ChunkingConfig { strategy: ChunkStrategy::Recursive, chunk_size: 200, chunk_overlap: 0, ..Default::default() };
+        config.chunking = ChunkingConfig { strategy: ChunkStrategy::Recursive, chunk_size: 100, chunk_overlap: 0, ..Default::default() };
         config.embedding.neighbor_weight = weight;
-        let crawl = kb_shared::domain::CrawlConfig { max_pages: 1, max_depth: 0, ..docs_crawl() };
-        let kb = create_web_kb_with(&ctx, &server.url("/docs/s0/t1"), crawl, config).await;
+        let crawl = kb_shared::domain::CrawlConfig { max_pages: 1, max_depth: 0, ..Default::default() };
+        let kb = create_web_kb_with(&ctx, &server.url("/long"), crawl, config).await;
         assert_eq!(run_until_final(&ctx, kb, Duration::from_secs(300)).await, KbStatus::Ready, "weight {weight}");
         let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
         let page = ctx.catalog.list_pages(kb).await.unwrap().remove(0);
         let mut chunks: Vec<_> = ctx.catalog.page_chunks(kb, page.id).await.unwrap().into_iter().map(|c| c.chunk).collect();
         chunks.sort_by_key(|c| c.index);
-        assert!(chunks.len() >= 3, "the page has chunks with two neighbours: {}", chunks.len());
+        // More chunks than one embed message holds (32): chunks 31 and 32 have a neighbour
+        // in the other message.
+        assert!(chunks.len() > 33, "the page fills more than one embed message: {} chunks", chunks.len());
         let texts: Vec<String> = chunks.iter().map(|c| c.embedding_text(true)).collect();
         let own = ctx.embedder().unwrap().embed(&texts, TextKind::Document).await.unwrap();
-        // The first chunk has one neighbour, the middle ones two.
-        for i in [0, 1] {
+        // The first chunk has one neighbour, the others two.
+        for i in [0, 1, 31, 32] {
             let mut expected = own[i].clone();
             for j in [i.checked_sub(1), Some(i + 1)].into_iter().flatten().filter(|&j| j < own.len()) {
                 expected.iter_mut().zip(&own[j]).for_each(|(x, y)| *x += weight * y);
@@ -247,4 +255,61 @@ async fn each_vector_carries_its_neighbours_by_the_configured_weight() {
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_neighbour_in_another_embed_message_is_read_and_mixed_in() {
+    use kb_shared::domain::{Chunk, ChunkId, KbConfig, PageStatus, PageUpdate, SearchMode};
+    use kb_shared::messages::EmbedMsg;
+    use kb_shared::pipeline::embed;
+    use kb_shared::ports::TextKind;
+
+    let site = DocsSite::generate();
+    let server = FixtureServer::start(site.site.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path()).await;
+    // The knowledge base is left processing (no worker runs); its start page gets three
+    // chunks by hand, and only the middle one is sent to the embed stage.
+    let crawl = kb_shared::domain::CrawlConfig { max_pages: 1, max_depth: 0, ..docs_crawl() };
+    let kb = create_web_kb_with(&ctx, &server.url("/docs/s0/t1"), crawl, KbConfig::default()).await;
+    let page = ctx.catalog.list_pages(kb).await.unwrap().remove(0);
+    let texts = ["Backups run every night at two.", "They are kept for thirty days.", "Restores are tested each month."];
+    let chunks: Vec<Chunk> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Chunk {
+            id: ChunkId::derive(page.id, u32::try_from(i).unwrap(), t),
+            kb_id: kb,
+            page_id: page.id,
+            source_id: page.source_id,
+            index: u32::try_from(i).unwrap(),
+            text: (*t).to_owned(),
+            url: page.url.clone(),
+            title: Some("Backups".into()),
+            heading_path: vec!["Backups".into()],
+            anchor: None,
+            start: 0,
+            end: 0,
+            token_count: 8,
+        })
+        .collect();
+    ctx.catalog.put_chunks(kb, page.id, &chunks).await.unwrap();
+    let update = PageUpdate { chunk_count: Some(3), ..Default::default() };
+    assert!(ctx.catalog.transition_page(kb, page.id, &[page.status], PageStatus::Chunked, &update).await.unwrap());
+    embed::handle(&ctx, &EmbedMsg::new(kb, vec![chunks[1].id])).await.unwrap();
+
+    let embedded: Vec<String> = chunks.iter().map(|c| c.embedding_text(true)).collect();
+    let own = ctx.embedder().unwrap().embed(&embedded, TextKind::Document).await.unwrap();
+    let w = KbConfig::default().embedding.neighbor_weight;
+    let mut expected: Vec<f32> = (0..own[1].len()).map(|d| own[1][d] + w * (own[0][d] + own[2][d])).collect();
+    let norm = expected.iter().map(|x| x * x).sum::<f32>().sqrt();
+    expected.iter_mut().for_each(|x| *x /= norm);
+    let query = ctx.embedder().unwrap().embed(&embedded[1..2], TextKind::Query).await.unwrap().remove(0);
+    let want: f32 = query.iter().zip(&expected).map(|(a, b)| a * b).sum();
+    let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
+    let request = SearchRequest { query: embedded[1].clone(), top_k: 3, score_threshold: None, mode: Some(SearchMode::Dense), filter: Default::default() };
+    let results = search(&ctx, &kb_row, &request).await.unwrap();
+    assert_eq!(results.len(), 1, "only the chunk of the message is indexed, not its neighbours");
+    assert_eq!(results[0].chunk_id, chunks[1].id);
+    assert!((results[0].score - want).abs() < 2e-3, "both neighbours, read from the catalog, are mixed in: {} != {want}", results[0].score);
 }

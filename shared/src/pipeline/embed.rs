@@ -106,6 +106,13 @@ async fn missing_neighbours(ctx: &Context, kb: KbId, pending: &[&StoredChunk]) -
     let pages: BTreeSet<PageId> = wanted.iter().map(|(page, _)| *page).collect();
     let mut out = Vec::new();
     for page in pages {
+        // Most batches hold a whole page: the only neighbour they miss is the one after the
+        // last chunk, which does not exist. The page's chunk count (a single row) says so
+        // without reading the page's chunks.
+        let count = ctx.catalog.get_page(kb, page).await?.map_or(0, |p| p.chunk_count);
+        if !wanted.iter().any(|&(p, index)| p == page && index < count) {
+            continue;
+        }
         let chunks = ctx.catalog.page_chunks(kb, page).await?;
         out.extend(chunks.into_iter().map(|c| c.chunk).filter(|c| wanted.contains(&(c.page_id, c.index))));
     }
