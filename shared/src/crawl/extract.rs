@@ -43,6 +43,8 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "nav", "navbar", "navigation", "menu", "sidebar", "side-bar", "breadcrumb", "breadcrumbs", "footer",
     "site-footer", "site-header", "masthead", "skip-link", "skiplink", "toc", "table-of-contents", "share",
     "sharing", "social", "social-links", "ads", "ad-container", "pagination", "pager", "edit-page",
+    // DocBook XSL's previous / up / next tables (the PostgreSQL manual and many others).
+    "navheader", "navfooter",
     "headerlink", "related", "sphinxsidebar", "announcement", "banner-ad", "comments", "comment-list",
 ];
 

@@ -41,6 +41,10 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "question": item.question,
             "rank": rank,
             "top": results.first().map(|r| r.url.as_str()),
+            "results": results
+                .iter()
+                .map(|r| json!({"chunk_id": r.chunk_id, "url": r.url, "score": r.score}))
+                .collect::<Vec<_>>(),
         }));
     }
     let m = Metrics::from_ranks(&ranks);

@@ -79,6 +79,29 @@ fn links_canonical_and_anchors() {
     );
 }
 
+/// DocBook XSL output (the PostgreSQL manual, and many other manuals) frames every page
+/// with a navigation table above and below the content: previous / up / next pages.
+#[test]
+fn docbook_navigation_header_and_footer_are_dropped() {
+    let html = r#"<html><head><title>ABORT</title></head><body id="docContent">
+        <div class="navheader"><table summary="Navigation header"><tr><th colspan="5">ABORT</th></tr>
+        <tr><td><a accesskey="p" href="sql-commands.html" title="SQL Commands">Prev</a></td>
+        <th>SQL Commands</th><td><a accesskey="n" href="sql-alteraggregate.html">Next</a></td></tr></table><hr /></div>
+        <div class="refentry"><div class="refnamediv"><h2>ABORT</h2><p>ABORT — abort the current transaction</p></div>
+        <div class="refsect1"><h2>See Also</h2><a href="sql-begin.html">BEGIN</a></div></div>
+        <div class="navfooter"><hr /><table summary="Navigation footer"><tr><td>SQL Commands</td>
+        <td><a accesskey="h" href="index.html">Home</a></td><td>ALTER AGGREGATE</td></tr></table></div>
+        </body></html>"#;
+    let e = extract(html, &url("https://docs.example.com/sql-abort.html"), &[]);
+    assert_eq!(
+        e.markdown,
+        "## ABORT\n\nABORT — abort the current transaction\n\n## See Also\n\n[BEGIN](https://docs.example.com/sql-begin.html)\n"
+    );
+    // The navigation still leads the crawl to the neighbouring pages.
+    let links: Vec<&str> = e.links.iter().map(Url::as_str).collect();
+    assert!(links.contains(&"https://docs.example.com/sql-alteraggregate.html"), "{links:?}");
+}
+
 #[test]
 fn body_fallback_and_base_href() {
     let html = r#"<html><head><base href="https://cdn.example.com/root/"></head><body>
