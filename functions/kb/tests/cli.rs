@@ -1,5 +1,5 @@
-//! The `kb` program end to end: ingest a fixture site, search it, list its pages, and the
-//! errors a user gets for bad input.
+//! The `kb` program end to end: ingest a fixture site, search it, evaluate it on a question
+//! file, list its pages, and the errors a user gets for bad input.
 
 use std::process::{Command, Output};
 
@@ -64,6 +64,33 @@ async fn ingest_search_pages_and_list() {
         assert!(!first[field].is_null(), "{field} present");
     }
     assert_eq!(results["results"].as_array().unwrap().len(), 3);
+
+    // `kb eval`: one question answered by its page, one whose answer is not in the KB.
+    let qa = dir.path().join("qa.jsonl");
+    let answered = serde_json::json!({"question": topic_sentence(2, 3), "pages": ["s2/t3"]});
+    let unanswered = serde_json::json!({"question": topic_sentence(1, 1), "pages": ["nowhere.html"]});
+    std::fs::write(&qa, format!("# two questions\n{answered}\n\n{unanswered}\n")).unwrap();
+    let qa_path = qa.to_str().unwrap();
+    let report = json(&kb(dir.path(), &["eval", "--kb", &kb_id, "--qa", qa_path, "--top-k", "4", "--json"]));
+    let m = &report["metrics"];
+    assert_eq!(m["questions"], 2);
+    for (metric, want) in [("recall_at_1", 0.5), ("recall_at_5", 0.5), ("recall_at_10", 0.5), ("mrr_at_10", 0.5)] {
+        assert!((m[metric].as_f64().unwrap() - want).abs() < 1e-9, "{metric}: {m}");
+    }
+    let rows = report["questions"].as_array().unwrap();
+    assert_eq!(rows[0]["rank"], 1);
+    assert!(rows[1]["rank"].is_null());
+    for row in rows {
+        let results = row["results"].as_array().unwrap();
+        assert_eq!(results.len(), 4, "{row}");
+        assert_eq!(results[0]["url"], row["top"]);
+        let scores: Vec<f64> = results.iter().map(|r| r["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    }
+    std::fs::write(&qa, format!("{answered}\nnot json\n")).unwrap();
+    let out = kb(dir.path(), &["eval", "--kb", &kb_id, "--qa", qa_path]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
 
     let pages = json(&kb(dir.path(), &["pages", "--kb", &kb_id, "--json"]));
     let pages = pages["pages"].as_array().unwrap();
