@@ -48,9 +48,10 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "headerlink", "related", "sphinxsidebar", "announcement", "banner-ad", "comments", "comment-list",
 ];
 
-/// Words that mark boilerplate wherever they appear in a class or id (`cookie-notice`).
+/// Words that mark boilerplate wherever they appear in a class or id: `cookie-notice`, `top-nav`
+/// (Texinfo's `nav-panel`, Doxygen's `nav-path`), `topNav` / `subNav` (Javadoc 8).
 const BOILERPLATE_WORDS: &[&str] = &[
-    "cookie", "cookies", "consent", "gdpr", "sidebar", "breadcrumb", "breadcrumbs", "navbar", "advert",
+    "cookie", "cookies", "consent", "gdpr", "sidebar", "breadcrumb", "breadcrumbs", "nav", "navbar", "advert",
     "advertisement", "newsletter", "popup", "overlay",
 ];
 
@@ -183,9 +184,27 @@ fn is_boilerplate(node: &Node, root_is_body: bool) -> bool {
         names.push_str(&id);
     }
     names.split_whitespace().any(|token| {
-        let token = token.to_ascii_lowercase();
-        BOILERPLATE_TOKENS.contains(&token.as_str())
-            || token.split(['-', '_']).any(|w| BOILERPLATE_WORDS.contains(&w))
+        BOILERPLATE_TOKENS.contains(&token.to_ascii_lowercase().as_str())
+            || class_words(token).any(|w| BOILERPLATE_WORDS.contains(&w.as_str()))
+    })
+}
+
+/// The lower-case words of a class or id token, split at `-`, `_` and camelCase humps:
+/// `topNav` and `top-nav` both give `top`, `nav`; `navheader` stays one word.
+fn class_words(token: &str) -> impl Iterator<Item = String> + '_ {
+    token.split(['-', '_']).flat_map(|part| {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut previous_lower = false;
+        for c in part.chars() {
+            if c.is_ascii_uppercase() && previous_lower && !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            word.push(c.to_ascii_lowercase());
+        }
+        words.push(word);
+        words
     })
 }
 

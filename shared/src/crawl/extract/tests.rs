@@ -102,6 +102,39 @@ fn docbook_navigation_header_and_footer_are_dropped() {
     assert!(links.contains(&"https://docs.example.com/sql-alteraggregate.html"), "{links:?}");
 }
 
+/// Navigation named by other documentation generators: Javadoc 8 (`topNav`, `subNav`,
+/// `bottomNav`), Texinfo 7 (`nav-panel`), Doxygen (`nav-path`); a class that merely contains
+/// the letters (`canvas-note`, `navigator`) is kept.
+#[test]
+fn navigation_of_other_generators_is_dropped() {
+    let html = r#"<html><head><title>Widget</title></head><body>
+        <div class="topNav"><ul class="navList"><li><a href="overview-summary.html">Overview</a></li></ul></div>
+        <div class="subNav"><a href="Gadget.html">Prev Class</a></div>
+        <div class="nav-panel"><p>Next: <a href="Gadget.html">Gadget</a>, Up: <a href="index.html">Top</a></p></div>
+        <div id="nav-path" class="navpath"><ul><li>widget.h</li></ul></div>
+        <div class="contentContainer"><h2 id="summary">Class Widget</h2><p>A widget turns cranks.</p>
+        <p class="canvas-note">Draws on a canvas.</p><p class="navigator">The navigator steers.</p></div>
+        <div class="bottomNav"><a href="index-all.html">Index</a></div>
+        </body></html>"#;
+    let e = extract(html, &url("https://docs.example.com/Widget.html"), &[]);
+    assert_eq!(
+        e.markdown,
+        "## Class Widget\n\nA widget turns cranks.\n\nDraws on a canvas.\n\nThe navigator steers.\n"
+    );
+    let links: Vec<&str> = e.links.iter().map(Url::as_str).collect();
+    assert!(links.contains(&"https://docs.example.com/Gadget.html"), "{links:?}");
+}
+
+#[test]
+fn class_words_split_at_separators_and_camel_case() {
+    let words = |t: &str| class_words(t).collect::<Vec<_>>();
+    assert_eq!(words("topNav"), ["top", "nav"]);
+    assert_eq!(words("site-nav_bar"), ["site", "nav", "bar"]);
+    assert_eq!(words("navheader"), ["navheader"]);
+    assert_eq!(words("HTMLParser2Nav"), ["htmlparser2", "nav"]);
+    assert_eq!(words("docContent"), ["doc", "content"]);
+}
+
 #[test]
 fn body_fallback_and_base_href() {
     let html = r#"<html><head><base href="https://cdn.example.com/root/"></head><body>
