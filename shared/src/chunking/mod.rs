@@ -10,7 +10,9 @@ mod outline;
 mod recursive;
 mod semantic;
 
-use crate::domain::{parse_document, Chunk, ChunkId, ChunkStrategy, ChunkingConfig, KbId, PageId, SizeUnit, SourceId};
+use crate::domain::{
+    parse_document, plain_links, Chunk, ChunkId, ChunkStrategy, ChunkingConfig, KbId, PageId, SizeUnit, SourceId,
+};
 use crate::tokens::TokenCounter;
 
 pub use semantic::BREAK_PERCENTILE;
@@ -132,9 +134,11 @@ impl Chunker {
 
     /// Splits a piece further (by tokens) until each part fits `budget` tokens.
     fn fit(&self, piece: Piece, budget: usize) -> Vec<Piece> {
-        if self.tokens.count(&piece.text).saturating_sub(SPECIAL_TOKENS) <= budget {
+        if model_tokens(&piece.text, &self.tokens) <= budget {
             return vec![piece];
         }
+        // The splitter measures the markdown with its URLs: its parts are within the budget
+        // with room to spare.
         let splitter = text_splitter::MarkdownSplitter::new(
             text_splitter::ChunkConfig::new(budget).with_sizer(self.tokens.tokenizer().clone()),
         );
@@ -144,7 +148,7 @@ impl Chunker {
                 let sub = Piece { start: piece.start + offset, text: text.to_owned() };
                 // A single token sequence the splitter cannot cut (no boundaries at all) is
                 // cut by characters as a last resort.
-                if self.tokens.count(&sub.text).saturating_sub(SPECIAL_TOKENS) > budget {
+                if model_tokens(&sub.text, &self.tokens) > budget {
                     hard_split(&sub, budget, &self.tokens)
                 } else {
                     vec![sub]
@@ -154,12 +158,20 @@ impl Chunker {
     }
 }
 
-/// The length of `text` in `unit` (tokens without the model's special tokens).
+/// The length of `text` in `unit` (tokens: see [`model_tokens`]).
 pub(crate) fn measure(text: &str, unit: SizeUnit, tokens: &TokenCounter) -> usize {
     match unit {
         SizeUnit::Characters => text.chars().count(),
-        SizeUnit::Tokens => tokens.count(text).saturating_sub(SPECIAL_TOKENS),
+        SizeUnit::Tokens => model_tokens(text, tokens),
     }
+}
+
+/// The tokens the model reads of a chunk's markdown: links reduced to their text, as
+/// [`Chunk::embedding_text`] gives it, without the special tokens. A link's URL is never
+/// embedded, so it must not count: otherwise the same page would split differently under
+/// another host name or port (URL digits tokenize to varying lengths).
+fn model_tokens(text: &str, tokens: &TokenCounter) -> usize {
+    tokens.count(&plain_links(text)).saturating_sub(SPECIAL_TOKENS)
 }
 
 /// The header put before a chunk's text when it is embedded (see [`Chunk::embedding_text`]).
@@ -184,7 +196,7 @@ fn header_text(title: Option<&str>, heading_path: &[String]) -> String {
 
 /// Cuts a piece into parts of at most `budget` tokens by halving, on character boundaries.
 fn hard_split(piece: &Piece, budget: usize, tokens: &TokenCounter) -> Vec<Piece> {
-    if piece.text.len() <= 1 || tokens.count(&piece.text).saturating_sub(SPECIAL_TOKENS) <= budget {
+    if piece.text.len() <= 1 || model_tokens(&piece.text, tokens) <= budget {
         return vec![piece.clone()];
     }
     let mut mid = piece.text.len() / 2;

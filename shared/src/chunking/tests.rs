@@ -80,6 +80,36 @@ fn no_chunk_exceeds_the_model_limit() {
     }
 }
 
+/// The URL of a link is not embedded, so it neither counts against the model limit nor makes
+/// the same page split differently under another host or port.
+#[test]
+fn link_urls_do_not_count_against_the_model_limit() {
+    let tokens = token_counter();
+    let para = |host: &str| {
+        (0..24)
+            .map(|i| format!("See [item {i}](https://{host}/reference/section-{i}/page-{i}.html?from=index#part-{i})."))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (short, long) = (para("a.io"), para("docs.example-documentation-site.com:58857"));
+    assert!(tokens.count(&long) > tokens.max_tokens(), "the raw markdown is over the limit");
+    assert!(tokens.count(&plain_links(&long)) < tokens.max_tokens() / 2, "the text the model reads is well within it");
+    let config = ChunkingConfig { chunk_size: 20_000, chunk_overlap: 0, ..Default::default() };
+    for strategy in [ChunkStrategy::Recursive, ChunkStrategy::ByHeading] {
+        let config = ChunkingConfig { strategy, ..config.clone() };
+        let one = chunker().chunk_document(&long, page(), &config, true, &[]);
+        assert_eq!(one.len(), 1, "{strategy:?}: {one:#?}");
+        assert_eq!(one[0].text, long);
+        assert!(one[0].token_count as usize <= tokens.max_tokens());
+        let other = chunker().chunk_document(&short, page(), &config, true, &[]);
+        assert_eq!(other.len(), 1, "{strategy:?}: same cuts under another host");
+    }
+    // Sizes in tokens count what the model reads too.
+    let config = ChunkingConfig { chunk_size: 100, chunk_overlap: 0, size_unit: SizeUnit::Tokens, ..Default::default() };
+    let cuts = |text: &str| chunker().chunk_document(text, page(), &config, false, &[]).len();
+    assert_eq!(cuts(&long), cuts(&short));
+}
+
 #[test]
 fn fixed_windows_in_tokens() {
     let body = "alpha beta gamma delta epsilon ".repeat(100);
