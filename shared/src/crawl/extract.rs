@@ -40,7 +40,7 @@ const DROP_TAGS: &[&str] = &[
 
 /// Class / id tokens of boilerplate blocks.
 const BOILERPLATE_TOKENS: &[&str] = &[
-    "nav", "navbar", "navigation", "menu", "sidebar", "side-bar", "breadcrumb", "breadcrumbs", "footer",
+    "navigation", "menu", "sidebar", "side-bar", "breadcrumb", "breadcrumbs", "footer",
     "site-footer", "site-header", "masthead", "skip-link", "skiplink", "toc", "table-of-contents", "share",
     "sharing", "social", "social-links", "ads", "ad-container", "pagination", "pager", "edit-page",
     // DocBook XSL's previous / up / next tables (the PostgreSQL manual and many others).
