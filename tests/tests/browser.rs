@@ -1,8 +1,9 @@
 //! JavaScript pages through headless Chromium (the real one from Debian's `chromium`
 //! package; these tests fail, not skip, without it): the outcome of a script-built page
 //! under each `render` mode, static pages never sent to the browser under `auto`, a browser
-//! killed mid-crawl replaced, the network policy inside the browser, and no Chromium process
-//! left behind.
+//! killed mid-crawl replaced, the network policy inside the browser, no Chromium process
+//! left behind, and a remote browser (`KB_BROWSER_WS_URL`): used, left running, and given up
+//! on in time when it never answers.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kb_e2e::{FixtureServer, Response, Site};
-use kb_shared::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer};
+use kb_shared::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer, CONNECT_TIMEOUT};
 use kb_shared::adapters::no_browser::NoBrowser;
 use kb_shared::crawl::ssrf::NetworkPolicy;
 use kb_shared::domain::{CrawlConfig, KbId, KbStatus, PageStatus, RenderMode};
@@ -69,13 +70,18 @@ fn chromium() -> std::path::PathBuf {
 }
 
 fn renderer(tabs: usize, restart_pages: u32, policy: NetworkPolicy) -> Arc<ChromiumRenderer> {
-    Arc::new(ChromiumRenderer::new(BrowserOptions {
-        source: BrowserSource::Launch(chromium()),
+    Arc::new(ChromiumRenderer::new(options(BrowserSource::Launch(chromium()), tabs, restart_pages, policy)))
+}
+
+fn options(source: BrowserSource, tabs: usize, restart_pages: u32, policy: NetworkPolicy) -> BrowserOptions {
+    BrowserOptions {
+        source,
         tabs,
         restart_pages,
         user_agent: "kb-crawler/test".into(),
         policy,
-    }))
+        connect_timeout: CONNECT_TIMEOUT,
+    }
 }
 
 /// Processes whose command line holds `marker` (every Chromium process of one renderer has
@@ -302,4 +308,110 @@ async fn the_network_policy_holds_inside_the_browser() {
     open.shutdown().await;
     assert_no_processes(guarded.marker()).await;
     assert_no_processes(open.marker()).await;
+}
+
+/// A Chromium started by the test, as a browser service runs one for its clients: its DevTools
+/// endpoint at `http://127.0.0.1:PORT`, killed with its process group on drop.
+struct RemoteChromium {
+    child: std::process::Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl RemoteChromium {
+    async fn start() -> Self {
+        use std::os::unix::process::CommandExt as _;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let profile = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(chromium())
+            .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+            .arg(format!("--remote-debugging-port={port}"))
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let remote = Self { child, port, _profile: profile };
+        let version = format!("{}/json/version", remote.url());
+        for _ in 0..300 {
+            if reqwest::get(&version).await.is_ok_and(|r| r.status().is_success()) {
+                return remote;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the remote Chromium did not open its DevTools endpoint on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for RemoteChromium {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-KILL", &format!("-{}", self.child.id())]).status();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_browser_renders_the_pages_and_is_left_running() {
+    let mut remote = RemoteChromium::start().await;
+    let source = BrowserSource::Remote(remote.url());
+    let browser = Arc::new(ChromiumRenderer::new(options(source, 2, 200, NetworkPolicy::new(true))));
+    let Crawled { _dir, server, ctx, kb, status } = crawl_site(app_site(), browser.clone(), RenderMode::Browser).await;
+    assert_eq!(status, KbStatus::Ready);
+    assert_app_indexed(&ctx, kb).await;
+    assert_eq!(server.hits("/api/content.json"), 1, "the script ran in the remote browser");
+    assert_eq!(browser.browser_pid().await, None, "no browser of our own was launched");
+    assert!(processes_with(browser.marker()).is_empty());
+    ctx.renderer.shutdown().await;
+    assert!(remote.running(), "shutting the renderer down leaves the remote browser running");
+
+    // The remote browser still serves a renderer that connects after the first one closed.
+    let again = ChromiumRenderer::new(options(BrowserSource::Remote(remote.url()), 1, 200, NetworkPolicy::new(true)));
+    let page = again.render(&request(&server.url("/app/static"))).await.unwrap();
+    assert!(String::from_utf8_lossy(&page.body).contains("Static is a plain page"));
+    again.shutdown().await;
+    assert!(remote.running());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_endpoint_that_never_answers_fails_the_pages_in_time() {
+    // Accepts connections and holds them without a byte in reply.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let endpoint = format!("ws://{addr}/devtools/browser/x?token=secret");
+    let mut silent = options(BrowserSource::Remote(endpoint), 1, 200, NetworkPolicy::new(true));
+    silent.connect_timeout = Duration::from_secs(2);
+    let renderer = ChromiumRenderer::new(silent);
+    let started = std::time::Instant::now();
+    let first = renderer.render(&request("http://127.0.0.1:9/page")).await;
+    let waited = started.elapsed();
+    let reason = match first {
+        Err(FetchError::BrowserUnavailable(reason)) => reason,
+        other => panic!("{other:?}"),
+    };
+    assert!(reason.contains("KB_BROWSER_WS_URL") && reason.contains("did not answer within 2s"), "{reason}");
+    assert!(!reason.contains("secret"), "the endpoint's token stays out of the reason: {reason}");
+    assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(6), "gave up after {waited:?}");
+
+    // The next page does not wait again: it fails at once with the same reason.
+    let started = std::time::Instant::now();
+    let second = renderer.render(&request("http://127.0.0.1:9/other")).await;
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(matches!(&second, Err(FetchError::BrowserUnavailable(r)) if *r == reason), "{second:?}");
 }

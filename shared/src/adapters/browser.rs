@@ -44,7 +44,14 @@ pub struct BrowserOptions {
     pub restart_pages: u32,
     pub user_agent: String,
     pub policy: NetworkPolicy,
+    /// How long connecting to the browser's DevTools endpoint may take ([`CONNECT_TIMEOUT`]):
+    /// a remote endpoint that accepts the connection but never answers fails the pages that
+    /// need it after this long, instead of holding them.
+    pub connect_timeout: Duration,
 }
+
+/// How long connecting to a browser's DevTools endpoint may take by default.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a failed launch keeps the renderer from trying again.
 const LAUNCH_BACKOFF: Duration = Duration::from_secs(30);
@@ -175,10 +182,17 @@ impl ChromiumRenderer {
             }
             BrowserSource::Remote(url) => (None, url.clone()),
         };
+        let endpoint = match &self.options.source {
+            BrowserSource::Launch(_) => "the launched browser's DevTools endpoint",
+            // Not the URL itself: it may carry the remote service's token.
+            BrowserSource::Remote(_) => "the remote browser's DevTools endpoint (KB_BROWSER_WS_URL)",
+        };
         // On failure `process` drops here, which kills it.
-        let (browser, mut handler) = Browser::connect_with_config(url, config)
-            .await
-            .map_err(|e| format!("connecting to the browser's DevTools endpoint: {e}"))?;
+        let (browser, mut handler) =
+            tokio::time::timeout(self.options.connect_timeout, Browser::connect_with_config(url, config))
+                .await
+                .map_err(|_| format!("{endpoint} did not answer within {:?}", self.options.connect_timeout))?
+                .map_err(|e| format!("connecting to {endpoint}: {e}"))?;
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
         let handler = tokio::spawn(async move {

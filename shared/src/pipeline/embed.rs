@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::domain::{Chunk, KbId, PageId};
 use crate::error::StageError;
 use crate::messages::EmbedMsg;
-use crate::ports::{ChunkPayload, IndexPoint, StoredChunk, TextKind};
+use crate::ports::{normalize, ChunkPayload, IndexPoint, StoredChunk, TextKind};
 
 use super::Context;
 
@@ -136,10 +136,7 @@ pub fn mix_neighbours(keys: &[(PageId, u32)], vectors: &[Vec<f32>], own: usize, 
                         *x += weight * y;
                     }
                 }
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    v.iter_mut().for_each(|x| *x /= norm);
-                }
+                normalize(&mut v);
             }
             v
         })

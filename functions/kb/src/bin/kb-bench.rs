@@ -16,7 +16,7 @@ use kb_cli::alloc;
 use kb_shared::domain::{CrawlConfig, KbConfig, KbId, PageStatus, RenderMode, SourceId, SourceSpec};
 use kb_shared::pipeline::kb::{create, CreateKb, SourceInput};
 use kb_shared::pipeline::worker;
-use kb_shared::ports::{QueueName, TextKind};
+use kb_shared::ports::{normalize, QueueName, TextKind};
 use kb_shared::settings::Settings;
 use kb_shared::wiring::{embedded_catalog, embedded_context, embedder, Roles};
 use serde_json::json;
@@ -188,8 +188,7 @@ async fn search_latency(args: &[String]) -> anyhow::Result<serde_json::Value> {
         for i in batch_start..(batch_start + 2_000).min(chunks) {
             let base = &base_vectors[rng.below(base_vectors.len())];
             let mut v: Vec<f32> = base.iter().map(|x| x + 0.03 * rng.noise()).collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.iter_mut().for_each(|x| *x /= norm);
+            normalize(&mut v);
             let text = synthetic_text(&mut rng, &words, 120);
             let url = format!("https://docs.example.com/page/{}", i / 20);
             let page_id = PageId::derive(kb, &url);

@@ -248,8 +248,7 @@ impl BertModel {
                 sum
             };
             if normalize {
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-                v.iter_mut().for_each(|x| *x /= norm);
+                crate::ports::normalize(&mut v);
             }
             out.push(v);
         }
