@@ -7,3 +7,21 @@ pub mod docs_site;
 pub mod server;
 
 pub use server::{FixtureServer, Response, Site};
+
+/// Processes whose command line holds `marker`, this one excepted (every Chromium process of
+/// one renderer has the renderer's marker in its `--user-data-dir`).
+#[must_use]
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| *pid != me)
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kb_e2e::{FixtureServer, Response, Site};
+use kb_e2e::{processes_with, FixtureServer, Response, Site};
 use kb_shared::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer, CONNECT_TIMEOUT};
 use kb_shared::adapters::no_browser::NoBrowser;
 use kb_shared::crawl::ssrf::NetworkPolicy;
@@ -82,20 +82,6 @@ fn options(source: BrowserSource, tabs: usize, restart_pages: u32, policy: Netwo
         policy,
         connect_timeout: CONNECT_TIMEOUT,
     }
-}
-
-/// Processes whose command line holds `marker` (every Chromium process of one renderer has
-/// it in its `--user-data-dir`).
-fn processes_with(marker: &str) -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != me)
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
-        })
-        .collect()
 }
 
 /// Waits (bounded) for processes of `marker` to be gone: killed helpers may take a moment

@@ -229,3 +229,44 @@ async fn serve_prints_a_token_without_a_secret_and_token_signs_with_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--ttl"), "{}", stderr(&out));
 }
+
+/// `kb` killed outright (no chance to clean up) while pages render: its Chromium goes too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_kb_takes_its_browser_with_it() {
+    let mut site = Site::default();
+    let links: String = (1..20).map(|i| format!("<li><a href=\"/p{i}\">Page {i}</a></li>")).collect();
+    site.page("/", Response::html(format!("<html><body><main><h1>Index</h1><ul>{links}</ul></main></body></html>")));
+    for i in 1..20 {
+        let text = format!("Page {i} of a site slow enough that the crawl is still on when kb is killed. ").repeat(5);
+        let page = format!("<html><body><main><h1>Page {i}</h1><p>{text}</p></main></body></html>");
+        site.page(&format!("/p{i}"), Response::html(page).delayed(std::time::Duration::from_secs(1)));
+    }
+    let server = FixtureServer::start(site).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The browser's profile directory goes under kb's TMPDIR: its processes name it.
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().to_str().unwrap().to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["ingest", server.url("/").as_str(), "--render", "browser", "--data-dir"])
+        .arg(dir.path())
+        .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while kb_e2e::processes_with(&marker).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "kb started no browser");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(child.try_wait().unwrap().is_none(), "kb is still crawling when it is killed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !kb_e2e::processes_with(&marker).is_empty() {
+        let left = kb_e2e::processes_with(&marker);
+        assert!(killed.elapsed().as_secs() < 10, "Chromium outlived the killed kb: {left:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

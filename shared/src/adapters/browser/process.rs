@@ -1,7 +1,8 @@
 //! A Chromium process launched by this process: headless, in a process group of its own (so
 //! its zygote, renderer, GPU and network helpers go with it), with a fresh profile directory,
 //! and its DevTools websocket URL read from its stderr. Dropping it kills the whole group,
-//! reaps the main process and removes the profile.
+//! reaps the main process and removes the profile. A watchdog kills the group too when this
+//! process dies without doing it (SIGKILL, the OOM killer, a crash).
 
 use std::io::BufRead as _;
 use std::os::unix::process::CommandExt as _;
@@ -47,8 +48,27 @@ const FLAGS: &[&str] = &[
 
 pub(super) struct ChromiumProcess {
     child: Child,
+    watchdog: Option<Child>,
     profile: PathBuf,
     reaped: bool,
+}
+
+/// A shell in a process group of its own (so a terminal's Ctrl-C or hang-up, which this
+/// process handles, does not reach it), blocked reading a pipe that only this process holds
+/// open: when this process is gone, however it died, the read ends and the shell kills the
+/// browser's group. Killed first on an orderly shutdown. None if no shell could start (the
+/// browser then only goes when this process takes it).
+fn watchdog(group: u32) -> Option<Child> {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("trap '' INT TERM HUP QUIT; read -r line; kill -s KILL -- -{group} 2>/dev/null"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| tracing::warn!(error = %e, "no watchdog for the browser: /bin/sh did not start"))
+        .ok()
 }
 
 impl ChromiumProcess {
@@ -66,7 +86,8 @@ impl ChromiumProcess {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("starting {}: {e}", executable.display()))?;
-        let mut process = Self { child, profile, reaped: false };
+        let watchdog = watchdog(child.id());
+        let mut process = Self { child, watchdog, profile, reaped: false };
         let stderr = process.child.stderr.take().expect("stderr is piped");
         let (tx, rx) = tokio::sync::oneshot::channel();
         // Reads the DevTools URL, then keeps draining stderr so Chromium never blocks on it.
@@ -111,6 +132,10 @@ impl ChromiumProcess {
     pub(super) fn kill(&mut self) {
         if self.reaped {
             return;
+        }
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
         }
         let group = rustix::process::Pid::from_child(&self.child);
         // The group outlives a crashed main process while its helpers run: kill it anyway.
