@@ -342,7 +342,8 @@ impl RemoteChromium {
 
 impl Drop for RemoteChromium {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").args(["-KILL", &format!("-{}", self.child.id())]).status();
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill").args(["-s", "KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
 }
