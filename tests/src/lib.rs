@@ -25,3 +25,18 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
         })
         .unwrap_or_default()
 }
+
+/// Waits (bounded) for processes of `marker` to be gone: killed helpers may take a moment
+/// to be reaped by init.
+///
+/// # Panics
+/// Some are still there after 5 s.
+pub async fn assert_no_processes(marker: &str) {
+    for _ in 0..50 {
+        if processes_with(marker).is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("Chromium processes survived: {:?}", processes_with(marker));
+}

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kb_e2e::{processes_with, FixtureServer, Response, Site};
+use kb_e2e::{assert_no_processes, processes_with, FixtureServer, Response, Site};
 use kb_shared::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer, CONNECT_TIMEOUT};
 use kb_shared::adapters::no_browser::NoBrowser;
 use kb_shared::crawl::ssrf::NetworkPolicy;
@@ -82,18 +82,6 @@ fn options(source: BrowserSource, tabs: usize, restart_pages: u32, policy: Netwo
         policy,
         connect_timeout: CONNECT_TIMEOUT,
     }
-}
-
-/// Waits (bounded) for processes of `marker` to be gone: killed helpers may take a moment
-/// to be reaped by init.
-async fn assert_no_processes(marker: &str) {
-    for _ in 0..50 {
-        if processes_with(marker).is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("Chromium processes survived: {:?}", processes_with(marker));
 }
 
 async fn context_with(dir: &std::path::Path, renderer: Arc<dyn PageRenderer>) -> Context {
