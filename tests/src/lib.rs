@@ -10,20 +10,20 @@ pub use server::{FixtureServer, Response, Site};
 
 /// Processes whose command line holds `marker`, this one excepted (every Chromium process of
 /// one renderer has the renderer's marker in its `--user-data-dir`).
+///
+/// # Panics
+/// `/proc` cannot be read (an empty answer would let "no process left" checks pass unchecked).
 #[must_use]
 pub fn processes_with(marker: &str) -> Vec<u32> {
     let me = std::process::id();
     std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| *pid != me)
-                .filter(|pid| {
-                    std::fs::read(format!("/proc/{pid}/cmdline"))
-                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
-                })
-                .collect()
+        .expect("read /proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Waits (bounded) for processes of `marker` to be gone: killed helpers may take a moment
