@@ -37,11 +37,13 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// A database created for one test and dropped when this value is dropped.
+#[cfg(feature = "postgres")]
 pub struct TestDatabase {
     pub url: String,
     name: String,
 }
 
+#[cfg(feature = "postgres")]
 impl TestDatabase {
     /// Creates an empty database on the test server.
     ///
@@ -60,6 +62,7 @@ impl TestDatabase {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let (admin, name) = (postgres_admin_url(), self.name.clone());

@@ -9,7 +9,8 @@ pub mod memory_queue;
 pub mod no_browser;
 pub mod payload;
 
-#[cfg(test)]
+/// The tests every vector-index adapter passes (used by the adapters built in).
+#[cfg(all(test, any(feature = "edge", feature = "qdrant", feature = "postgres")))]
 pub(crate) mod vector_contract;
 
 #[cfg(feature = "aws")]
