@@ -116,6 +116,9 @@ pub struct Settings {
     pub browser_tabs: usize,
     /// `KB_BROWSER_RESTART_PAGES`: pages a browser renders before a fresh one replaces it.
     pub browser_restart_pages: u32,
+    /// `KB_BROWSER_CONNECT_TIMEOUT_SECS`: how long connecting to the browser's DevTools
+    /// endpoint (launched or remote) may take before the pages that need it fail.
+    pub browser_connect_timeout: Duration,
 }
 
 /// Names of the Chromium executable looked for on `PATH`.
@@ -178,6 +181,7 @@ impl Settings {
             chromium_path: chromium_path(&get)?,
             browser_tabs: parse(&get, "KB_BROWSER_TABS", 4, 1..=64)?,
             browser_restart_pages: parse(&get, "KB_BROWSER_RESTART_PAGES", 200, 1..=1_000_000)?,
+            browser_connect_timeout: Duration::from_secs(parse(&get, "KB_BROWSER_CONNECT_TIMEOUT_SECS", 10, 1..=600)?),
         })
     }
 
@@ -375,6 +379,7 @@ mod tests {
     fn browser_settings() {
         let s = with(&[]).unwrap();
         assert_eq!((s.browser_tabs, s.browser_restart_pages), (4, 200));
+        assert_eq!(s.browser_connect_timeout, Duration::from_secs(10));
         assert!(s.browser_ws_url.is_none() && s.chromium_path.is_none(), "no PATH, no KB_CHROMIUM_PATH: no browser");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("chromium-browser"), b"").unwrap();
@@ -384,6 +389,12 @@ mod tests {
         assert_eq!(s.browser_tabs, 2);
         assert_eq!(with(&[("KB_CHROMIUM_PATH", "/nonexistent/chrome")]).unwrap_err().var, "KB_CHROMIUM_PATH");
         assert_eq!(with(&[("KB_BROWSER_TABS", "0")]).unwrap_err().var, "KB_BROWSER_TABS");
+        let s = with(&[("KB_BROWSER_CONNECT_TIMEOUT_SECS", "45")]).unwrap();
+        assert_eq!(s.browser_connect_timeout, Duration::from_secs(45));
+        for bad in ["0", "601", "ten"] {
+            let e = with(&[("KB_BROWSER_CONNECT_TIMEOUT_SECS", bad)]).unwrap_err();
+            assert_eq!(e.var, "KB_BROWSER_CONNECT_TIMEOUT_SECS", "{bad}: {e:?}");
+        }
         assert_eq!(with(&[("KB_BROWSER_WS_URL", "localhost:9222")]).unwrap_err().var, "KB_BROWSER_WS_URL");
         let s = with(&[("KB_BROWSER_WS_URL", "ws://browser:3000/?token=x")]).unwrap();
         assert_eq!(format!("{:?}", s.browser_ws_url), "Some(Secret(***))");

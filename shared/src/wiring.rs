@@ -197,7 +197,7 @@ pub fn chunker(settings: &Settings) -> Result<Arc<Chunker>, WiringError> {
 pub fn renderer(settings: &Settings) -> Arc<dyn PageRenderer> {
     #[cfg(feature = "browser")]
     {
-        use crate::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer, CONNECT_TIMEOUT};
+        use crate::adapters::browser::{BrowserOptions, BrowserSource, ChromiumRenderer};
         let source = match (&settings.browser_ws_url, &settings.chromium_path) {
             (Some(url), _) => BrowserSource::Remote(url.expose().to_owned()),
             (None, Some(path)) => BrowserSource::Launch(path.clone()),
@@ -213,7 +213,7 @@ pub fn renderer(settings: &Settings) -> Arc<dyn PageRenderer> {
             restart_pages: settings.browser_restart_pages,
             user_agent: settings.user_agent.clone(),
             policy: network_policy(settings),
-            connect_timeout: CONNECT_TIMEOUT,
+            connect_timeout: settings.browser_connect_timeout,
         }))
     }
     #[cfg(not(feature = "browser"))]

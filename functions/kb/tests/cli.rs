@@ -268,3 +268,46 @@ async fn a_killed_kb_takes_its_browser_with_it() {
     child.wait().unwrap();
     kb_e2e::assert_no_processes(&marker).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kb_browser_connect_timeout_secs_bounds_a_remote_browser_that_never_answers() {
+    let mut site = Site::default();
+    site.page("/", Response::html("<html><body><main><h1>Only page</h1><p>Rendered remotely.</p></main></body></html>"));
+    let server = FixtureServer::start(site).await;
+    // A "browser service" that accepts connections and never sends a byte.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = |timeout: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kb"))
+            .args(["ingest", server.url("/").as_str(), "--render", "browser", "--json", "--data-dir"])
+            .arg(dir.path())
+            .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
+            .env("KB_BROWSER_WS_URL", &endpoint)
+            .env("KB_BROWSER_CONNECT_TIMEOUT_SECS", timeout)
+            .output()
+            .unwrap()
+    };
+
+    let started = std::time::Instant::now();
+    let out = tokio::task::block_in_place(|| run("1"));
+    let waited = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {}", stderr(&out)));
+    let failed = report["failed_pages"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("KB_BROWSER_WS_URL") && reason.contains("did not answer within 1s"), "{reason}");
+    assert!(waited < std::time::Duration::from_secs(9), "the default 10 s applied: {waited:?}");
+    assert_eq!(out.status.code(), Some(1), "no page indexed: the knowledge base failed");
+
+    let out = tokio::task::block_in_place(|| run("0"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("KB_BROWSER_CONNECT_TIMEOUT_SECS"), "{}", stderr(&out));
+}

@@ -44,13 +44,15 @@ pub struct BrowserOptions {
     pub restart_pages: u32,
     pub user_agent: String,
     pub policy: NetworkPolicy,
-    /// How long connecting to the browser's DevTools endpoint may take ([`CONNECT_TIMEOUT`]):
+    /// How long connecting to the browser's DevTools endpoint may take ([`CONNECT_TIMEOUT`] by
+    /// default, `KB_BROWSER_CONNECT_TIMEOUT_SECS`):
     /// a remote endpoint that accepts the connection but never answers fails the pages that
     /// need it after this long, instead of holding them.
     pub connect_timeout: Duration,
 }
 
-/// How long connecting to a browser's DevTools endpoint may take by default.
+/// How long connecting to a browser's DevTools endpoint may take by default (the default of
+/// `KB_BROWSER_CONNECT_TIMEOUT_SECS`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a failed launch keeps the renderer from trying again.
