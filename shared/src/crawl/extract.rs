@@ -45,6 +45,8 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "sharing", "social", "social-links", "ads", "ad-container", "pagination", "pager", "edit-page",
     // DocBook XSL's previous / up / next tables (the PostgreSQL manual and many others).
     "navheader", "navfooter",
+    // Doxygen's rows of tabs above the content (Main Page, Files, Classes, ...).
+    "navrow1", "navrow2", "navrow3", "navrow4",
     "headerlink", "related", "sphinxsidebar", "announcement", "banner-ad", "comments", "comment-list",
 ];
 
@@ -54,6 +56,12 @@ const BOILERPLATE_WORDS: &[&str] = &[
     "cookie", "cookies", "consent", "gdpr", "sidebar", "breadcrumb", "breadcrumbs", "nav", "navbar", "advert",
     "advertisement", "newsletter", "popup", "overlay",
 ];
+
+/// `rel` values of links to a page's neighbours in a manual (HTML's link types).
+const NEIGHBOUR_RELS: &[&str] = &["next", "prev", "previous", "up", "start", "first", "last", "contents", "index", "home"];
+
+/// Longest text of a block that [`is_neighbour_links`] may take for navigation.
+const NEIGHBOUR_LINKS_MAX_CHARS: usize = 300;
 
 /// ARIA roles of boilerplate regions.
 const BOILERPLATE_ROLES: &[&str] = &["navigation", "banner", "contentinfo", "complementary", "search", "dialog"];
@@ -186,7 +194,37 @@ fn is_boilerplate(node: &Node, root_is_body: bool) -> bool {
     names.split_whitespace().any(|token| {
         BOILERPLATE_TOKENS.contains(&token.to_ascii_lowercase().as_str())
             || class_words(token).any(|w| BOILERPLATE_WORDS.contains(&w.as_str()))
-    })
+    }) || is_neighbour_links(node, name)
+}
+
+/// A short block (`div`, `p`, `table`) whose links all lead to the page's neighbours
+/// (`rel="next"`, `"prev"`, `"up"`, ...), whatever its class: the "Next: / Previous: / Up:"
+/// line of Texinfo 6 (`class="header"`) and of other manual generators. Its links are still
+/// followed by the crawler, which reads them before extraction.
+fn is_neighbour_links(node: &Node, name: &str) -> bool {
+    fn links(node: &Node, out: &mut Vec<Option<String>>) {
+        for child in node.children.borrow().iter() {
+            if tag(child) == Some("a") && attr(child, "href").is_some() {
+                out.push(attr(child, "rel"));
+            } else {
+                links(child, out);
+            }
+        }
+    }
+    if !matches!(name, "div" | "p" | "table") {
+        return false;
+    }
+    let mut rels = Vec::new();
+    links(node, &mut rels);
+    let neighbour = |rel: &Option<String>| {
+        rel.as_deref().is_some_and(|r| r.split_whitespace().any(|r| NEIGHBOUR_RELS.contains(&r.to_ascii_lowercase().as_str())))
+    };
+    if rels.is_empty() || !rels.iter().all(neighbour) {
+        return false;
+    }
+    let mut text = String::new();
+    text_of(node, &mut text);
+    text.chars().filter(|c| !c.is_whitespace()).count() <= NEIGHBOUR_LINKS_MAX_CHARS
 }
 
 /// The lower-case words of a class or id token, split at `-`, `_` and camelCase humps:

@@ -125,6 +125,44 @@ fn navigation_of_other_generators_is_dropped() {
     assert!(links.contains(&"https://docs.example.com/Gadget.html"), "{links:?}");
 }
 
+/// Texinfo 6 puts its "Next: / Previous: / Up:" line in `<div class="header">`, a class
+/// too common to drop by name: it goes because every link in it leads to a neighbouring page
+/// (`rel`). Doxygen's rows of tabs (`navrow1`, `navrow2`) go by id. A short paragraph with
+/// one ordinary link, a long one whose links are all `rel="next"`, and a `div.header` with
+/// content stay.
+#[test]
+fn texinfo_6_neighbour_lines_and_doxygen_tab_rows_are_dropped() {
+    let html = r#"<html><head><title>Invoking grep</title></head><body lang="en">
+        <div class="header"><p>
+        Next: <a href="Regular-Expressions.html" accesskey="n" rel="next">Regular Expressions</a>,
+        Previous: <a href="Introduction.html" accesskey="p" rel="prev">Introduction</a>,
+        Up: <a href="index.html" accesskey="u" rel="up">grep</a> &nbsp;
+        [<a href="index.html#SEC_Contents" title="Table of contents" rel="contents">Contents</a>]
+        [<a href="Index.html" title="Index" rel="index">Index</a>]</p></div>
+        <div id="navrow1" class="tabs"><ul class="tablist"><li><a href="index.html">Main Page</a></li>
+        <li><a href="files.html">Files</a></li></ul></div>
+        <div id="navrow2" class="tabs2"><ul class="tablist"><li><a href="globals.html">Globals</a></li></ul></div>
+        <h2 class="chapter" id="Invoking">2 Invoking grep</h2>
+        <div class="header"><p>The command line has options and operands.</p></div>
+        <p>See <a href="Usage.html">Usage</a> for examples.</p>
+        <p>LONG_NEXT <a href="Usage.html" rel="next">Usage</a></p>
+        </body></html>"#;
+    let long = "Every option is described below, with its short and long forms. ".repeat(6);
+    let html = html.replace("LONG_NEXT", &long);
+    let e = extract(&html, &url("https://docs.example.com/grep/Invoking.html"), &[]);
+    let md = &e.markdown;
+    assert!(md.starts_with("## 2 Invoking grep\n\nThe command line has options and operands.\n"), "{md}");
+    for gone in ["Previous:", "Contents", "Main Page", "Globals"] {
+        assert!(!md.contains(gone), "{gone:?} left in {md}");
+    }
+    assert!(md.contains("See [Usage](https://docs.example.com/grep/Usage.html) for examples."), "{md}");
+    assert!(md.contains("Every option is described below") && md.contains("[Usage]"), "{md}");
+    // The navigation still leads the crawl to the neighbouring pages.
+    let links: Vec<&str> = e.links.iter().map(Url::as_str).collect();
+    assert!(links.contains(&"https://docs.example.com/grep/Regular-Expressions.html"), "{links:?}");
+    assert!(links.contains(&"https://docs.example.com/grep/files.html"), "{links:?}");
+}
+
 #[test]
 fn class_words_split_at_separators_and_camel_case() {
     let words = |t: &str| class_words(t).collect::<Vec<_>>();
