@@ -200,31 +200,27 @@ fn is_boilerplate(node: &Node, root_is_body: bool) -> bool {
 /// A short block (`div`, `p`, `table`) whose links all lead to the page's neighbours
 /// (`rel="next"`, `"prev"`, `"up"`, ...), whatever its class: the "Next: / Previous: / Up:"
 /// line of Texinfo 6 (`class="header"`) and of other manual generators. Its links are still
-/// followed by the crawler, which reads them before extraction.
+/// followed by the crawler, which reads them before extraction. The walk stops at the first
+/// other link or once the text is too long, so a large content block costs little.
 fn is_neighbour_links(node: &Node, name: &str) -> bool {
-    fn links(node: &Node, out: &mut Vec<Option<String>>) {
-        for child in node.children.borrow().iter() {
-            if tag(child) == Some("a") && attr(child, "href").is_some() {
-                out.push(attr(child, "rel"));
-            } else {
-                links(child, out);
+    /// Counts the links and non-space characters under `node`; false as soon as a link is
+    /// not to a neighbour or the text passes [`NEIGHBOUR_LINKS_MAX_CHARS`].
+    fn walk(node: &Node, links: &mut usize, chars: &mut usize) -> bool {
+        node.children.borrow().iter().all(|child| match &child.data {
+            NodeData::Text { contents } => {
+                *chars += contents.borrow().chars().filter(|c| !c.is_whitespace()).count();
+                *chars <= NEIGHBOUR_LINKS_MAX_CHARS
             }
-        }
+            _ if tag(child) == Some("a") && attr(child, "href").is_some() => {
+                *links += 1;
+                let rel = attr(child, "rel").unwrap_or_default().to_ascii_lowercase();
+                rel.split_whitespace().any(|r| NEIGHBOUR_RELS.contains(&r)) && walk(child, links, chars)
+            }
+            _ => walk(child, links, chars),
+        })
     }
-    if !matches!(name, "div" | "p" | "table") {
-        return false;
-    }
-    let mut rels = Vec::new();
-    links(node, &mut rels);
-    let neighbour = |rel: &Option<String>| {
-        rel.as_deref().is_some_and(|r| r.split_whitespace().any(|r| NEIGHBOUR_RELS.contains(&r.to_ascii_lowercase().as_str())))
-    };
-    if rels.is_empty() || !rels.iter().all(neighbour) {
-        return false;
-    }
-    let mut text = String::new();
-    text_of(node, &mut text);
-    text.chars().filter(|c| !c.is_whitespace()).count() <= NEIGHBOUR_LINKS_MAX_CHARS
+    let (mut links, mut chars) = (0, 0);
+    matches!(name, "div" | "p" | "table") && walk(node, &mut links, &mut chars) && links > 0
 }
 
 /// The lower-case words of a class or id token, split at `-`, `_` and camelCase humps:
