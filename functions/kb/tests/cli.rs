@@ -8,11 +8,16 @@ use kb_e2e::{FixtureServer, Response, Site};
 use serde_json::Value;
 
 fn kb(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    kb_with_env(data_dir, args, &[])
+}
+
+fn kb_with_env(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kb"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
+        .envs(env.iter().copied())
         .output()
         .expect("run kb")
 }
@@ -284,15 +289,10 @@ async fn kb_browser_connect_timeout_secs_bounds_a_remote_browser_that_never_answ
         }
     });
     let dir = tempfile::tempdir().unwrap();
+    let url = server.url("/");
     let run = |timeout: &str| {
-        Command::new(env!("CARGO_BIN_EXE_kb"))
-            .args(["ingest", server.url("/").as_str(), "--render", "browser", "--json", "--data-dir"])
-            .arg(dir.path())
-            .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
-            .env("KB_BROWSER_WS_URL", &endpoint)
-            .env("KB_BROWSER_CONNECT_TIMEOUT_SECS", timeout)
-            .output()
-            .unwrap()
+        let env = [("KB_BROWSER_WS_URL", endpoint.as_str()), ("KB_BROWSER_CONNECT_TIMEOUT_SECS", timeout)];
+        kb_with_env(dir.path(), &["ingest", url.as_str(), "--render", "browser", "--json"], &env)
     };
 
     let started = std::time::Instant::now();
