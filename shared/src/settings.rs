@@ -124,6 +124,9 @@ pub struct Settings {
 /// Names of the Chromium executable looked for on `PATH`.
 const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
+/// Default of `KB_BROWSER_CONNECT_TIMEOUT_SECS` (the browser adapter's `CONNECT_TIMEOUT`).
+pub const DEFAULT_BROWSER_CONNECT_TIMEOUT_SECS: u64 = 10;
+
 /// Name of the default model's directory under `<data dir>/models`.
 pub const DEFAULT_MODEL_DIR_NAME: &str = "all-MiniLM-L6-v2";
 
@@ -181,7 +184,12 @@ impl Settings {
             chromium_path: chromium_path(&get)?,
             browser_tabs: parse(&get, "KB_BROWSER_TABS", 4, 1..=64)?,
             browser_restart_pages: parse(&get, "KB_BROWSER_RESTART_PAGES", 200, 1..=1_000_000)?,
-            browser_connect_timeout: Duration::from_secs(parse(&get, "KB_BROWSER_CONNECT_TIMEOUT_SECS", 10, 1..=600)?),
+            browser_connect_timeout: Duration::from_secs(parse(
+                &get,
+                "KB_BROWSER_CONNECT_TIMEOUT_SECS",
+                DEFAULT_BROWSER_CONNECT_TIMEOUT_SECS,
+                1..=600,
+            )?),
         })
     }
 

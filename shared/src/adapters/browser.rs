@@ -53,7 +53,7 @@ pub struct BrowserOptions {
 
 /// How long connecting to a browser's DevTools endpoint may take by default (the default of
 /// `KB_BROWSER_CONNECT_TIMEOUT_SECS`).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(crate::settings::DEFAULT_BROWSER_CONNECT_TIMEOUT_SECS);
 
 /// How long a failed launch keeps the renderer from trying again.
 const LAUNCH_BACKOFF: Duration = Duration::from_secs(30);
