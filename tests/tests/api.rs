@@ -179,6 +179,19 @@ async fn wait_final(c: &Client, pipeline: &str) -> Value {
     }
 }
 
+/// The text source: its first section answers the opening-hours question, the sections after
+/// it make it longer than one chunk.
+fn opening_hours() -> String {
+    let mut text = "# Opening hours\n\nThe support desk of the Marmalade Cooperative answers on weekdays from 07:30 to 19:00 Lisbon time.\n".to_owned();
+    for day in ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"] {
+        text.push_str(&format!(
+            "\n## {day}\n\nOn {day} the warehouse loads the lorries before noon, and the afternoon shift counts the jars of marmalade \
+             left on the shelves, writes the count into the ledger and orders more oranges when fewer than forty crates remain.\n"
+        ));
+    }
+    text
+}
+
 async fn whole_flow(h: Harness) {
     let site = DocsSite::generate();
     let server = FixtureServer::start(site.site.clone()).await;
@@ -205,7 +218,7 @@ async fn whole_flow(h: Harness) {
     let text = c
         .ok(Method::POST, &format!("{d}/sources/text"), Some(json!({
             "title": "Opening hours",
-            "content": "# Opening hours\n\nThe support desk of the Marmalade Cooperative answers on weekdays from 07:30 to 19:00 Lisbon time.",
+            "content": opening_hours(),
         })))
         .await;
     let text_id = text["id"].as_str().unwrap().to_owned();
@@ -244,7 +257,7 @@ async fn whole_flow(h: Harness) {
     assert!((1..=3).contains(&web_preview["pages_sampled"].as_u64().unwrap()), "a sample, not the site: {web_preview}");
     let one = c.ok(Method::POST, &format!("{d}/preview-chunks"), Some(json!({"source_id": text_id}))).await;
     let one_chunks = one["chunks"].as_array().unwrap();
-    assert_eq!(one_chunks.len(), 1, "{one}");
+    assert!(one_chunks.len() > 1 && one_chunks.iter().all(|c| c["source_id"] == text_id.as_str()), "only that source's chunks: {one}");
     assert!(one_chunks[0]["text"].as_str().unwrap().contains("07:30 to 19:00"));
     let pdf = c.ok(Method::POST, &format!("{d}/sources/{}/preview", file_ids[0]), None).await;
     assert!(pdf["chunks"].as_array().unwrap().iter().any(|c| c["text"].as_str().unwrap().contains("lavender soap")), "{pdf}");
@@ -311,9 +324,21 @@ async fn whole_flow(h: Harness) {
     let r = c.ok(Method::POST, &s, Some(json!({"query": "configuration", "top_k": 5, "url_prefix": prefix}))).await;
     let hits = r["results"].as_array().unwrap();
     assert!(!hits.is_empty() && hits.iter().all(|h| h["url"].as_str().unwrap().starts_with(&prefix)), "{r}");
+    // Grouped by page (the default), each page comes back once, with its best chunk;
+    // `group_by_page: false` returns every chunk. Asked for 100, both get all there is.
+    let (pages_indexed, chunks) = (detail["stats"]["pages_indexed"].as_u64().unwrap(), detail["stats"]["chunks"].as_u64().unwrap());
+    assert!(chunks > pages_indexed && chunks <= 100, "{detail}");
+    let page_ids = |r: &Value| r["results"].as_array().unwrap().iter().map(|h| h["page_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let grouped = page_ids(&c.ok(Method::POST, &s, Some(json!({"query": "configuration", "top_k": 100}))).await);
+    assert_eq!(grouped.len() as u64, pages_indexed, "{grouped:?}");
+    assert_eq!(grouped.iter().collect::<BTreeSet<_>>().len(), grouped.len(), "{grouped:?}");
+    let body = json!({"query": "configuration", "top_k": 100, "group_by_page": false});
+    let ungrouped = page_ids(&c.ok(Method::POST, &s, Some(body)).await);
+    assert_eq!(ungrouped.len() as u64, chunks);
+    assert_eq!(ungrouped[0], grouped[0], "the best chunk's page leads both");
     let r = c.ok(Method::POST, &s, Some(json!({"query": "lavender soap", "score_threshold": 1000.0}))).await;
     assert!(r["results"].as_array().unwrap().is_empty(), "{r}");
-    for (body, field) in [(json!({"query": "x", "top_k": 0}), "top_k"), (json!({"query": "x", "top_k": 101}), "top_k"), (json!({"query": "  "}), "query")] {
+    for (body, field) in [(json!({"query": "x", "top_k": 0}), "top_k"), (json!({"query": "x", "top_k": 101}), "top_k"), (json!({"query": "  "}), "query"), (json!({"query": "x", "group_by_page": "yes"}), "group_by_page")] {
         let (code, v) = c.send(Method::POST, &s, Some(body)).await;
         assert_error(code, &v, 400, field);
     }
@@ -477,6 +502,15 @@ async fn every_validation_error_names_its_field() {
         let (code, v) = c.send(Method::POST, &format!("{d}/embedding"), Some(json!({"neighbor_weight": weight}))).await;
         assert_error(code, &v, 400, "embedding_config.neighbor_weight");
     }
+    for (patch, field) in [
+        (json!({"group_by_page": "yes"}), "vector_store_config.group_by_page"),
+        (json!({"default_search_mode": "fuzzy"}), "vector_store_config.default_search_mode"),
+    ] {
+        let (code, v) = c.send(Method::PATCH, &format!("{d}/config"), Some(json!({"vector_store_config": patch}))).await;
+        assert_error(code, &v, 400, field);
+    }
+    let draft = c.ok(Method::PATCH, &format!("{d}/config"), Some(json!({"vector_store_config": {"group_by_page": false}}))).await;
+    assert_eq!(draft["config"]["vector_store"], json!({"default_search_mode": "dense", "group_by_page": false}), "{draft}");
 
     // Uploads: too large, not a supported type (checked by content), unreadable.
     let big = vec![b'a'; MAX_UPLOAD as usize + 10];

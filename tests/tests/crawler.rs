@@ -230,6 +230,7 @@ async fn robots_are_honoured_and_sitemaps_seed_the_crawl() {
         score_threshold: None,
         mode: None,
         filter: Default::default(),
+        group_by_page: None,
     };
     let hits = kb_shared::pipeline::search::search(&ctx, &kb_row, &request).await.unwrap();
     assert_eq!(hits[0].url, server.url("/docs/report.pdf"), "{hits:?}");

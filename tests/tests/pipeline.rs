@@ -72,6 +72,7 @@ async fn crawls_the_fixture_site_exactly_and_finds_pages_by_their_sentences() {
             score_threshold: None,
             mode: None,
             filter: Default::default(),
+            group_by_page: None,
         };
         let results = search(&ctx, &kb_row, &request).await.unwrap();
         assert_eq!(path_of(&results[0].url), format!("/docs/s{s}/t{t}"), "search for topic {s}.{t}");
@@ -192,7 +193,7 @@ async fn by_heading_and_semantic_strategies_end_to_end() {
         assert!(!topic_pages.is_empty(), "{:?}", got.indexed);
         for &(s, t) in &topic_pages {
             for mode in [SearchMode::Dense, SearchMode::Hybrid] {
-                let request = SearchRequest { query: topic_sentence(s, t), top_k: 3, score_threshold: None, mode: Some(mode), filter: Default::default() };
+                let request = SearchRequest { query: topic_sentence(s, t), top_k: 3, score_threshold: None, mode: Some(mode), filter: Default::default(), group_by_page: None };
                 let results = search(&ctx, &kb_row, &request).await.unwrap();
                 assert_eq!(path_of(&results[0].url), format!("/docs/s{s}/t{t}"), "{strategy:?} {mode:?}: topic {s}.{t}");
             }
@@ -240,8 +241,16 @@ async fn each_vector_carries_its_neighbours_by_the_configured_weight() {
             }
             let norm = dot(&expected, &expected).sqrt();
             expected.iter_mut().for_each(|x| *x /= norm);
-            // Searching with the chunk's own embedded text scores it at cos(own, stored).
-            let request = SearchRequest { query: texts[i].clone(), top_k: 10, score_threshold: None, mode: Some(SearchMode::Dense), filter: Default::default() };
+            // Searching with the chunk's own embedded text scores it at cos(own, stored);
+            // every chunk of the one page is asked for, not the page once.
+            let request = SearchRequest {
+                query: texts[i].clone(),
+                top_k: 10,
+                score_threshold: None,
+                mode: Some(SearchMode::Dense),
+                filter: Default::default(),
+                group_by_page: Some(false),
+            };
             let results = search(&ctx, &kb_row, &request).await.unwrap();
             let hit = results.iter().find(|r| r.chunk_id == chunks[i].id).expect("the chunk is found by its own text");
             let query = ctx.embedder().unwrap().embed(&texts[i..=i], TextKind::Query).await.unwrap().remove(0);
@@ -307,7 +316,14 @@ async fn a_neighbour_in_another_embed_message_is_read_and_mixed_in() {
     let query = ctx.embedder().unwrap().embed(&embedded[1..2], TextKind::Query).await.unwrap().remove(0);
     let want: f32 = query.iter().zip(&expected).map(|(a, b)| a * b).sum();
     let kb_row = ctx.catalog.get_kb(kb).await.unwrap().unwrap();
-    let request = SearchRequest { query: embedded[1].clone(), top_k: 3, score_threshold: None, mode: Some(SearchMode::Dense), filter: Default::default() };
+    let request = SearchRequest {
+        query: embedded[1].clone(),
+        top_k: 3,
+        score_threshold: None,
+        mode: Some(SearchMode::Dense),
+        filter: Default::default(),
+        group_by_page: Some(false),
+    };
     let results = search(&ctx, &kb_row, &request).await.unwrap();
     assert_eq!(results.len(), 1, "only the chunk of the message is indexed, not its neighbours");
     assert_eq!(results[0].chunk_id, chunks[1].id);

@@ -141,6 +141,10 @@ pub struct ChunkingArgs {
     /// Search mode of the knowledge base when a search names none [default: dense].
     #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
     pub search_mode: Option<String>,
+    /// Whether a search of the knowledge base returns each page once, with its best chunk,
+    /// when the search does not say [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub group_by_page: Option<bool>,
 }
 
 #[derive(Args, Debug)]
@@ -156,6 +160,10 @@ pub struct EvalArgs {
     /// dense, sparse (keywords) or hybrid (both, fused) [default: the KB's].
     #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
     pub mode: Option<String>,
+    /// Each page once, with its best chunk (true), or every matching chunk (false)
+    /// [default: the KB's].
+    #[arg(long, value_name = "BOOL")]
+    pub group_by_page: Option<bool>,
 }
 
 #[derive(Args, Debug)]
@@ -177,6 +185,10 @@ pub struct SearchArgs {
     /// dense, sparse (keywords) or hybrid (both, fused) [default: the KB's].
     #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
     pub mode: Option<String>,
+    /// Each page once, with its best chunk (true), or every matching chunk (false)
+    /// [default: the KB's].
+    #[arg(long, value_name = "BOOL")]
+    pub group_by_page: Option<bool>,
     /// The question or keywords.
     #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,

@@ -110,6 +110,87 @@ async fn ingest_search_pages_and_list() {
     assert_eq!(kbs[0]["status"], "ready");
 }
 
+/// A site where one page has many chunks on the question's topic and three other pages
+/// one each: grouped results name each page once, ungrouped ones repeat the long page.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_groups_results_by_page_unless_told_not_to() {
+    let mut site = Site::default();
+    let page = |title: &str, body: &str| {
+        Response::html(format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>"))
+    };
+    site.page(
+        "/",
+        page(
+            "Operations",
+            r#"<nav><a href="/backups">Backups</a> <a href="/restores">Restores</a> <a href="/retention">Retention</a> <a href="/alerts">Alerts</a></nav>
+            <p>The operations team answers pager calls during office hours.</p>"#,
+        ),
+    );
+    let notes: String = (0..12)
+        .map(|i| format!("<p>Backup note {i}: the nightly backup of the orders database starts at two in the morning.</p>"))
+        .collect();
+    site.page("/backups", page("Backups", &notes));
+    site.page("/restores", page("Restores", "<p>A restore from the nightly backup of the orders database takes an hour.</p>"));
+    site.page("/retention", page("Retention", "<p>Each nightly backup of the orders database is kept for thirty days.</p>"));
+    site.page("/alerts", page("Alerts", "<p>An alert fires when the nightly backup of the orders database fails.</p>"));
+    let server = FixtureServer::start(site).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ingest = |extra: &'static [&'static str]| {
+        let (data, url) = (dir.path().to_owned(), server.url("/"));
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec!["ingest", &url, "--chunk-size", "100", "--chunk-overlap", "0", "--json"];
+            args.extend_from_slice(extra);
+            let report = json(&kb(&data, &args));
+            assert_eq!(report["status"], "ready", "{report}");
+            assert_eq!(report["stats"]["pages_scraped"], 5, "{report}");
+            report["kb_id"].as_str().unwrap().to_owned()
+        })
+    };
+    let grouped_kb = ingest(&[]).await.unwrap();
+    let ungrouped_kb = ingest(&["--group-by-page", "false"]).await.unwrap();
+    let question = "When does the nightly backup of the orders database start?";
+    let urls = |kb_id: &str, extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["search", "--kb", kb_id, "--top-k", "4", "--json"];
+        args.extend_from_slice(extra);
+        args.push(question);
+        let out = json(&kb(dir.path(), &args));
+        let results = out["results"].as_array().unwrap().clone();
+        assert_eq!(results.len(), 4, "{out}");
+        results.iter().map(|r| r["url"].as_str().unwrap().to_owned()).collect()
+    };
+    let distinct = |urls: &[String]| urls.iter().collect::<std::collections::HashSet<_>>().len();
+
+    // The default: each page once, the long page first, then the others.
+    let grouped = urls(&grouped_kb, &[]);
+    assert_eq!(grouped[0], server.url("/backups"), "{grouped:?}");
+    assert_eq!(distinct(&grouped), 4, "{grouped:?}");
+    assert_eq!(urls(&grouped_kb, &["--group-by-page", "true"]), grouped);
+    // Told not to group, the long page's chunks fill the list.
+    let ungrouped = urls(&grouped_kb, &["--group-by-page", "false"]);
+    assert_eq!(ungrouped[0], server.url("/backups"), "{ungrouped:?}");
+    assert!(distinct(&ungrouped) < 4, "the long page comes back more than once: {ungrouped:?}");
+    // A knowledge base built with `--group-by-page false` does not group unless asked.
+    assert_eq!(urls(&ungrouped_kb, &[]), ungrouped);
+    assert_eq!(urls(&ungrouped_kb, &["--group-by-page", "true"]), grouped);
+
+    // `kb eval` says which it ran; the other pages move up when grouped.
+    let qa = dir.path().join("qa.jsonl");
+    std::fs::write(&qa, format!("{}\n", serde_json::json!({"question": question, "pages": ["/alerts", "/restores", "/retention"]}))).unwrap();
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--kb", grouped_kb.as_str(), "--qa", qa.to_str().unwrap(), "--top-k", "4", "--json"];
+        args.extend_from_slice(extra);
+        json(&kb(dir.path(), &args))
+    };
+    let (on, off) = (eval(&[]), eval(&["--group-by-page", "false"]));
+    assert_eq!((on["group_by_page"].as_bool(), off["group_by_page"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(on["questions"][0]["rank"], 2, "{on}");
+    assert!(off["questions"][0]["rank"].as_u64().is_none_or(|r| r > 2), "{off}");
+
+    let out = kb(dir.path(), &["search", "--kb", &grouped_kb, "--group-by-page", "maybe", "backup"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--group-by-page"), "{}", stderr(&out));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
     let mut site = Site::default();

@@ -93,15 +93,16 @@ impl IntoResponse for ApiError {
 
 /// The field a serde error names (`missing field `name``, `unknown field `x``, `at line ..`).
 fn field_of(message: &str) -> Option<String> {
-    for marker in ["missing field `", "unknown field `", "unknown variant `"] {
+    for marker in ["missing field `", "unknown field `"] {
         if let Some(rest) = message.split(marker).nth(1) {
-            if marker == "unknown variant `" {
-                return None;
-            }
             return rest.split('`').next().map(str::to_owned);
         }
     }
-    None
+    // A wrong type or value is reported with the path to it first:
+    // "... into the target type: top_k: invalid type: string \"x\", expected usize ...".
+    let rest = message.split("target type: ").nth(1)?;
+    let (path, _) = rest.split_once(": ")?;
+    (!path.is_empty() && !path.contains(' ')).then(|| path.to_owned())
 }
 
 /// JSON body extractor whose failures are [`ApiError`]s naming the field.
@@ -158,5 +159,12 @@ mod tests {
         assert_eq!(field_of("Failed to deserialize: missing field `name` at line 1").as_deref(), Some("name"));
         assert_eq!(field_of("unknown field `max_pagez`, expected one of").as_deref(), Some("max_pagez"));
         assert_eq!(field_of("invalid type: string"), None);
+        let wrong_type = "Failed to deserialize the JSON body into the target type: group_by_page: invalid type: string \"yes\", \
+                          expected a boolean at line 1 column 34";
+        assert_eq!(field_of(wrong_type).as_deref(), Some("group_by_page"));
+        let wrong_variant = "Failed to deserialize the JSON body into the target type: mode: unknown variant `fuzzy`, expected one of";
+        assert_eq!(field_of(wrong_variant).as_deref(), Some("mode"));
+        let top_level = "Failed to deserialize the JSON body into the target type: invalid type: integer `1`, expected struct";
+        assert_eq!(field_of(top_level), None);
     }
 }

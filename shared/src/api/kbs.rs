@@ -216,6 +216,9 @@ pub struct SearchBody {
     pub source_ids: Option<Vec<SourceId>>,
     /// Only chunks of pages under this URL.
     pub url_prefix: Option<String>,
+    /// Each page once, with its best chunk (default: the KB's, `true` unless it was built
+    /// with `vector_store_config.group_by_page: false`); `false` returns every matching chunk.
+    pub group_by_page: Option<bool>,
 }
 
 /// Search results, best first.
@@ -241,6 +244,7 @@ pub async fn search(
         score_threshold: body.score_threshold,
         mode: body.mode,
         filter: SearchFilter { source_ids: body.source_ids.unwrap_or_default(), url_prefix: body.url_prefix },
+        group_by_page: body.group_by_page,
     };
     let results = run_search(&state.ctx, &kb, &request).await.map_err(|e| match e {
         SearchError::Invalid { field, message } => ApiError::bad_request("invalid_value", field, message),

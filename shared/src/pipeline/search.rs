@@ -5,12 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{ChunkId, KnowledgeBase, PageId, SearchMode, SourceId};
 use crate::error::StoreError;
-use crate::ports::{IndexQuery, SearchFilter, TextKind};
+use crate::ports::{IndexHit, IndexQuery, SearchFilter, TextKind};
 
 use super::Context;
 
 /// Results returned at most.
 pub const MAX_TOP_K: usize = 100;
+/// Grouped by page, the index is asked for this many chunks per result wanted ...
+const GROUP_DEPTH: usize = 4;
+/// ... and for at least this many.
+const MIN_GROUP_DEPTH: usize = 50;
 
 /// A search request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +28,9 @@ pub struct SearchRequest {
     pub mode: Option<SearchMode>,
     #[serde(default, flatten)]
     pub filter: SearchFilter,
+    /// Each page once, with its best chunk (`None`: the knowledge base's default).
+    #[serde(default)]
+    pub group_by_page: Option<bool>,
 }
 
 fn default_top_k() -> usize {
@@ -75,6 +82,10 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
         return Err(SearchError::Invalid { field: "score_threshold", message: "score_threshold must be a number".into() });
     }
     let mode = req.mode.unwrap_or(kb.config.vector_store.default_search_mode);
+    let group = req.group_by_page.unwrap_or(kb.config.vector_store.group_by_page);
+    // Grouped, the index is asked for more chunks than results so that `top_k` distinct
+    // pages survive when the best pages have several matching chunks each.
+    let depth = if group { (req.top_k * GROUP_DEPTH).max(MIN_GROUP_DEPTH) } else { req.top_k };
     let vector = if mode == SearchMode::Sparse {
         Vec::new()
     } else {
@@ -98,7 +109,7 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
         vector,
         text: query.to_owned(),
         mode,
-        top_k: req.top_k,
+        top_k: depth,
         score_threshold: req.score_threshold,
         filter: req.filter.clone(),
     };
@@ -107,9 +118,12 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
     // comparable to it, so in hybrid mode a result must also clear the floor in the dense
     // ranking: a keyword-only match does not slip past the threshold.
     if mode == SearchMode::Hybrid && req.score_threshold.is_some() {
-        let dense = IndexQuery { mode: SearchMode::Dense, top_k: (req.top_k * 4).max(50), ..index_query };
+        let dense = IndexQuery { mode: SearchMode::Dense, top_k: (depth * 4).max(50), ..index_query };
         let allowed: std::collections::HashSet<ChunkId> = ctx.index.search(&dense).await?.into_iter().map(|h| h.id).collect();
         hits.retain(|h| allowed.contains(&h.id));
+    }
+    if group {
+        hits = best_per_page(hits, req.top_k);
     }
     Ok(hits
         .into_iter()
@@ -125,4 +139,47 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
             page_id: h.payload.page_id,
         })
         .collect())
+}
+
+/// The first (best) hit of each page, in the order given, at most `top_k` of them.
+fn best_per_page(hits: Vec<IndexHit>, top_k: usize) -> Vec<IndexHit> {
+    let mut seen = std::collections::HashSet::new();
+    hits.into_iter().filter(|h| seen.insert(h.payload.page_id)).take(top_k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::KbId;
+    use crate::ports::ChunkPayload;
+
+    fn hit(chunk: u128, page: u128, score: f32) -> IndexHit {
+        let payload = ChunkPayload {
+            kb_id: KbId(Uuid::nil()),
+            source_id: SourceId(Uuid::nil()),
+            page_id: PageId(Uuid::from_u128(page)),
+            url: format!("https://example.com/{page}"),
+            title: None,
+            heading_path: Vec::new(),
+            anchor: None,
+            text: String::new(),
+            index: 0,
+            start: 0,
+            end: 0,
+            token_count: 0,
+        };
+        IndexHit { id: ChunkId(Uuid::from_u128(chunk)), score, payload }
+    }
+
+    #[test]
+    fn best_per_page_keeps_each_pages_first_hit_in_order_up_to_top_k() {
+        let hits = vec![hit(1, 10, 0.9), hit(2, 10, 0.8), hit(3, 20, 0.7), hit(4, 10, 0.6), hit(5, 30, 0.5), hit(6, 40, 0.4)];
+        let kept = |top_k| best_per_page(hits.clone(), top_k).iter().map(|h| h.id.0.as_u128()).collect::<Vec<_>>();
+        assert_eq!(kept(10), [1, 3, 5, 6]);
+        assert_eq!(kept(2), [1, 3]);
+        assert_eq!(kept(1), [1]);
+        assert!(best_per_page(Vec::new(), 5).is_empty());
+    }
 }

@@ -168,8 +168,9 @@ fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
 /// embeddings of a few thousand synthetic texts with noise added, so the index has the
 /// clustered shape of real data without embedding 100k chunks first.
 async fn search_latency(args: &[String]) -> anyhow::Result<serde_json::Value> {
-    use kb_shared::domain::{ChunkId, PageId, SearchMode};
-    use kb_shared::ports::{ChunkPayload, IndexPoint, IndexQuery};
+    use kb_shared::domain::{ChunkId, KbStatus, KnowledgeBase, PageId, PipelineId, SearchMode};
+    use kb_shared::pipeline::search::{search, SearchRequest};
+    use kb_shared::ports::{ChunkPayload, IndexPoint};
 
     let chunks: usize = arg(args, "--chunks").map_or(Ok(100_000), |v| v.parse())?;
     let queries: usize = arg(args, "--queries").map_or(Ok(1_000), |v| v.parse())?;
@@ -221,31 +222,58 @@ async fn search_latency(args: &[String]) -> anyhow::Result<serde_json::Value> {
             synthetic_text(&mut rng, &words, n)
         })
         .collect();
+    // Searched as the product searches (`pipeline::search`): the query embedded, the index
+    // asked, results grouped by page unless the run says otherwise.
+    let now = chrono::Utc::now();
+    let mut config = KbConfig::default();
+    config.embedding.model = model.model_id().to_owned();
+    let kb_row = KnowledgeBase {
+        id: kb,
+        workspace_id: "bench".into(),
+        name: "bench".into(),
+        description: None,
+        status: KbStatus::Ready,
+        config,
+        pipeline_id: PipelineId::random(),
+        created_by: "bench".into(),
+        created_at: now,
+        updated_at: now,
+        finished_at: Some(now),
+    };
+    let request = |q: &str, mode, group| SearchRequest {
+        query: q.to_owned(),
+        top_k: 10,
+        score_threshold: None,
+        mode: Some(mode),
+        filter: Default::default(),
+        group_by_page: Some(group),
+    };
     let mut report = serde_json::Map::new();
-    for mode in [SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid] {
+    let runs = [
+        ("dense", SearchMode::Dense, true),
+        ("sparse", SearchMode::Sparse, true),
+        ("hybrid", SearchMode::Hybrid, true),
+        ("dense_ungrouped", SearchMode::Dense, false),
+    ];
+    for (name, mode, group) in runs {
         // Warm-up: first calls fault in pages and fill caches.
         for q in questions.iter().take(20) {
-            let vector = model.embed(&[q.clone()], TextKind::Query).await?.pop().unwrap_or_default();
-            let query = IndexQuery { kb_id: kb, vector, text: q.clone(), mode, top_k: 10, score_threshold: None, filter: Default::default() };
-            ctx.index.search(&query).await?;
+            search(&ctx, &kb_row, &request(q, mode, group)).await?;
         }
         let mut ms = Vec::with_capacity(queries);
         for q in &questions {
             let t = Instant::now();
-            let vector = if mode == SearchMode::Sparse {
-                Vec::new()
-            } else {
-                model.embed(&[q.clone()], TextKind::Query).await?.pop().unwrap_or_default()
-            };
-            let query = IndexQuery { kb_id: kb, vector, text: q.clone(), mode, top_k: 10, score_threshold: None, filter: Default::default() };
-            let hits = ctx.index.search(&query).await?;
+            let hits = search(&ctx, &kb_row, &request(q, mode, group)).await?;
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(!hits.is_empty(), "a query found nothing");
+            anyhow::ensure!(hits.len() == 10, "a query found {} results, not 10", hits.len());
+            if group {
+                let pages: std::collections::HashSet<_> = hits.iter().map(|h| h.page_id).collect();
+                anyhow::ensure!(pages.len() == hits.len(), "grouped results repeat a page");
+            }
         }
         ms.sort_by(f64::total_cmp);
-        let name = serde_json::to_value(mode)?.as_str().unwrap_or_default().to_owned();
         report.insert(
-            name,
+            name.to_owned(),
             json!({"p50_ms": percentile(&ms, 50.0), "p99_ms": percentile(&ms, 99.0), "mean_ms": ms.iter().sum::<f64>() / ms.len() as f64}),
         );
     }

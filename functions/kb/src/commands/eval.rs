@@ -23,6 +23,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     drop(catalog);
     let ctx = embedded_context(settings, Roles { chunker: false, embedder: true }).await?;
     let mode = args.mode.as_deref().map(parse_mode).unwrap_or(kb.config.vector_store.default_search_mode);
+    let group = args.group_by_page.unwrap_or(kb.config.vector_store.group_by_page);
 
     let mut ranks = Vec::with_capacity(items.len());
     let mut rows = Vec::with_capacity(items.len());
@@ -33,6 +34,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             score_threshold: None,
             mode: Some(mode),
             filter: Default::default(),
+            group_by_page: Some(group),
         };
         let results = search(&ctx, &kb, &request).await.map_err(search_error)?;
         let rank = first_hit(results.iter().map(|r| r.url.as_str()), item);
@@ -55,6 +57,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "kb_id": kb.id,
             "mode": mode,
             "top_k": args.top_k,
+            "group_by_page": group,
             "chunking": config,
             "contextual_headers": kb.config.embedding.contextual_headers,
             "neighbor_weight": kb.config.embedding.neighbor_weight,
@@ -63,10 +66,11 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }));
     } else {
         println!(
-            "{} questions, mode {}, top {} ({} {} {}/{}{}, neighbour weight {})",
+            "{} questions, mode {}, top {}{} ({} {} {}/{}{}, neighbour weight {})",
             m.questions,
             mode.as_str().unwrap_or_default(),
             args.top_k,
+            if group { ", grouped by page" } else { "" },
             config.strategy.as_str(),
             serde_json::to_value(config.size_unit)?.as_str().unwrap_or_default(),
             config.chunk_size,

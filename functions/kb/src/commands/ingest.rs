@@ -140,6 +140,9 @@ fn kb_config(args: &ChunkingArgs) -> anyhow::Result<KbConfig> {
     if let Some(mode) = args.search_mode.as_deref() {
         config.vector_store.default_search_mode = parse_mode(mode);
     }
+    if let Some(group) = args.group_by_page {
+        config.vector_store.group_by_page = group;
+    }
     config.validate().map_err(|e| usage(format!("--{}: {}", e.field.replace('_', "-"), e.message)))?;
     Ok(config)
 }

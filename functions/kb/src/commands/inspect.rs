@@ -41,6 +41,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         score_threshold: None,
         mode,
         filter: Default::default(),
+        group_by_page: args.group_by_page,
     };
     let results = run_search(&ctx, &kb, &request).await.map_err(search_error)?;
     if args.kb.data.json {
