@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Search latency on the embedded default: an index of 100,000 synthetic chunks (qdrant-edge,
 # dense + BM25), 1,000 queries per search mode, each timed from the query text to the results
-# (query embedding with the real model included). Prints p50 / p99 / mean per mode.
+# of the product's search (query embedding with the real model included, results grouped by
+# page as by default; `dense_ungrouped` is dense without grouping). Prints p50 / p99 / mean.
 #
 #   scripts/bench-search.sh                                   # 100k chunks, 1,000 queries
 #   KB_BENCH_CHUNKS=20000 KB_BENCH_QUERIES=200 scripts/bench-search.sh
@@ -29,5 +30,5 @@ import json, sys
 r = json.loads(sys.argv[1])
 print(f"index: {r['chunks']} chunks (built and optimised in {r['build_s']:.0f} s), {r['queries']} queries per mode, top 10")
 for mode, m in r["modes"].items():
-    print(f"{mode:>7}: p50 {m['p50_ms']:6.2f} ms   p99 {m['p99_ms']:6.2f} ms   mean {m['mean_ms']:6.2f} ms")
+    print(f"{mode:>15}: p50 {m['p50_ms']:6.2f} ms   p99 {m['p99_ms']:6.2f} ms   mean {m['mean_ms']:6.2f} ms")
 PY

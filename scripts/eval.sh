@@ -45,15 +45,16 @@ BASE="http://127.0.0.1:$PORT"
 SCOPE=(--max-pages 400 --max-depth 3 --include '/sql-*.html' --include '/datatype*.html' --include '/functions*.html')
 STARTS=("$BASE/sql-commands.html" "$BASE/datatype.html" "$BASE/functions.html")
 
-# name | kb ingest options | search modes
+# name | kb ingest options | search modes ("dense/ungrouped": every chunk, not each page once;
+# "dense/grouped": each page once in a KB that does not group by default)
 CONFIGS=(
-    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false --neighbor-weight 0|dense"
+    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false --neighbor-weight 0 --group-by-page false|dense dense/grouped"
     "recursive|--strategy recursive --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
     "by_heading|--strategy by_heading --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
     "semantic|--strategy semantic --chunk-size 1000|dense sparse hybrid"
     "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
     "recursive_500_alone|--strategy recursive --chunk-size 500 --chunk-overlap 100 --neighbor-weight 0|dense"
-    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense sparse hybrid"
+    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense sparse hybrid dense/ungrouped"
 )
 WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500_alone recursive_500}"
 
@@ -73,10 +74,13 @@ for entry in "${CONFIGS[@]}"; do
         echo "$options" > "$WORK/$name.options"
     fi
     kb_id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kb_id"])' "$WORK/$name.json")"
-    for mode in $modes; do
-        echo "==> $name: kb eval --mode $mode" >&2
-        "$KB" eval --kb "$kb_id" --qa "$QA" --mode "$mode" --top-k 10 --data-dir "$WORK/$name" --json \
-            | python3 -c 'import json,sys; r=json.load(sys.stdin); s=json.load(open(sys.argv[2])); print(json.dumps({"config": sys.argv[1], "mode": r["mode"], "chunks": s["stats"]["chunks_created"], "pages": s["stats"]["pages_scraped"], **r["metrics"]}))' "$name" "$WORK/$name.json" \
+    for run in $modes; do
+        mode="${run%%/*}"
+        group=()
+        case "$run" in */ungrouped) group=(--group-by-page false) ;; */grouped) group=(--group-by-page true) ;; esac
+        echo "==> $name: kb eval --mode $mode ${group[*]}" >&2
+        "$KB" eval --kb "$kb_id" --qa "$QA" --mode "$mode" "${group[@]}" --top-k 10 --data-dir "$WORK/$name" --json \
+            | python3 -c 'import json,sys; r=json.load(sys.stdin); s=json.load(open(sys.argv[2])); print(json.dumps({"config": sys.argv[1], "mode": r["mode"], "grouped": r["group_by_page"], "chunks": s["stats"]["chunks_created"], "pages": s["stats"]["pages_scraped"], **r["metrics"]}))' "$name" "$WORK/$name.json" \
             >> "$RESULTS"
     done
 done
@@ -85,8 +89,9 @@ python3 - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print(f"{rows[0]['questions']} questions; pages indexed: {rows[0]['pages']}")
-print("| configuration | mode | chunks | recall@1 | recall@5 | recall@10 | MRR@10 |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| configuration | mode | pages grouped | chunks | recall@1 | recall@5 | recall@10 | MRR@10 |")
+print("|---|---|---|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['config']} | {r['mode']} | {r['chunks']} | {r['recall_at_1']:.3f} | {r['recall_at_5']:.3f} | {r['recall_at_10']:.3f} | {r['mrr_at_10']:.3f} |")
+    grouped = "yes" if r["grouped"] else "no"
+    print(f"| {r['config']} | {r['mode']} | {grouped} | {r['chunks']} | {r['recall_at_1']:.3f} | {r['recall_at_5']:.3f} | {r['recall_at_10']:.3f} | {r['mrr_at_10']:.3f} |")
 PY
