@@ -224,7 +224,7 @@ async fn search_latency(args: &[String]) -> anyhow::Result<serde_json::Value> {
         .collect();
     // Searched as the product searches (`pipeline::search`): the query embedded, the index
     // asked, results grouped by page unless the run says otherwise.
-    let now = chrono::Utc::now();
+    let now = kb_shared::domain::now();
     let mut config = KbConfig::default();
     config.embedding.model = model.model_id().to_owned();
     let kb_row = KnowledgeBase {
