@@ -6,9 +6,34 @@
 #
 #   scripts/eval.sh                 # every configuration (about 20-40 minutes on 2 cores)
 #   KB_EVAL_CONFIGS="seeds by_heading" scripts/eval.sh  # only some of them
+#   KB_EVAL_CONFIGS="recursive_450 recursive_550 recursive_600" scripts/eval.sh  # the size sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+
+# name | kb ingest options | search modes ("dense/ungrouped": every chunk, not each page once;
+# "dense/grouped": each page once in a KB that does not group by default)
+CONFIGS=(
+    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false --neighbor-weight 0 --group-by-page false|dense dense/grouped"
+    "recursive|--strategy recursive --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
+    "by_heading|--strategy by_heading --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
+    "semantic|--strategy semantic --chunk-size 1000|dense sparse hybrid"
+    "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
+    "recursive_500_alone|--strategy recursive --chunk-size 500 --chunk-overlap 100 --neighbor-weight 0|dense"
+    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense sparse hybrid dense/ungrouped"
+    # the sweep around the default's size and overlap (not run unless named in KB_EVAL_CONFIGS)
+    "recursive_450|--strategy recursive --chunk-size 450 --chunk-overlap 90|dense"
+    "recursive_500_overlap_50|--strategy recursive --chunk-size 500 --chunk-overlap 50|dense"
+    "recursive_500_overlap_150|--strategy recursive --chunk-size 500 --chunk-overlap 150|dense"
+    "recursive_550|--strategy recursive --chunk-size 550 --chunk-overlap 110|dense"
+    "recursive_600|--strategy recursive --chunk-size 600 --chunk-overlap 120|dense"
+    "recursive_700|--strategy recursive --chunk-size 700 --chunk-overlap 140|dense"
+)
+WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500_alone recursive_500}"
+KNOWN=" ${CONFIGS[*]%%|*} "
+for name in $WANTED; do
+    case "$KNOWN" in *" $name "*) ;; *) echo "eval.sh: unknown configuration in KB_EVAL_CONFIGS: $name" >&2; exit 2 ;; esac
+done
 
 QA="${KB_EVAL_QA:-eval/postgresql-15/questions.jsonl}"
 DOCS=/usr/share/doc/postgresql-doc-15/html
@@ -44,19 +69,6 @@ BASE="http://127.0.0.1:$PORT"
 # The part of the manual the questions cover (see eval/postgresql-15/SCOPE.md).
 SCOPE=(--max-pages 400 --max-depth 3 --include '/sql-*.html' --include '/datatype*.html' --include '/functions*.html')
 STARTS=("$BASE/sql-commands.html" "$BASE/datatype.html" "$BASE/functions.html")
-
-# name | kb ingest options | search modes ("dense/ungrouped": every chunk, not each page once;
-# "dense/grouped": each page once in a KB that does not group by default)
-CONFIGS=(
-    "seeds|--strategy recursive --chunk-size 1000 --chunk-overlap 200 --contextual-headers false --neighbor-weight 0 --group-by-page false|dense dense/grouped"
-    "recursive|--strategy recursive --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
-    "by_heading|--strategy by_heading --chunk-size 1000 --chunk-overlap 200|dense sparse hybrid"
-    "semantic|--strategy semantic --chunk-size 1000|dense sparse hybrid"
-    "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
-    "recursive_500_alone|--strategy recursive --chunk-size 500 --chunk-overlap 100 --neighbor-weight 0|dense"
-    "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense sparse hybrid dense/ungrouped"
-)
-WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500_alone recursive_500}"
 
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
