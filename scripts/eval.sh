@@ -21,13 +21,17 @@ CONFIGS=(
     "fixed|--strategy fixed --size-unit tokens --chunk-size 200 --chunk-overlap 40|dense sparse hybrid"
     "recursive_500_alone|--strategy recursive --chunk-size 500 --chunk-overlap 100 --neighbor-weight 0|dense"
     "recursive_500|--strategy recursive --chunk-size 500 --chunk-overlap 100|dense sparse hybrid dense/ungrouped"
-    # the sweep around the default's size and overlap (not run unless named in KB_EVAL_CONFIGS)
+    # not run unless named in KB_EVAL_CONFIGS: the sweep around the default's size and overlap
     "recursive_450|--strategy recursive --chunk-size 450 --chunk-overlap 90|dense"
     "recursive_500_overlap_50|--strategy recursive --chunk-size 500 --chunk-overlap 50|dense"
     "recursive_500_overlap_150|--strategy recursive --chunk-size 500 --chunk-overlap 150|dense"
     "recursive_550|--strategy recursive --chunk-size 550 --chunk-overlap 110|dense"
     "recursive_600|--strategy recursive --chunk-size 600 --chunk-overlap 120|dense"
     "recursive_700|--strategy recursive --chunk-size 700 --chunk-overlap 140|dense"
+    # the other strategies at the default's size
+    "by_heading_500|--strategy by_heading --chunk-size 500 --chunk-overlap 100|dense"
+    "semantic_500|--strategy semantic --chunk-size 500|dense"
+    "fixed_125|--strategy fixed --size-unit tokens --chunk-size 125 --chunk-overlap 25|dense"
 )
 WANTED="${KB_EVAL_CONFIGS:-seeds recursive by_heading semantic fixed recursive_500_alone recursive_500}"
 KNOWN=" ${CONFIGS[*]%%|*} "
