@@ -24,7 +24,7 @@ use qdrant_edge::{
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
 use super::payload::{parse_payload, point_payload};
-use crate::ports::{IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+use crate::ports::{candidate_depth, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
 
 const DENSE: &str = "dense";
 const SPARSE: &str = "bm25";
@@ -196,7 +196,7 @@ impl VectorIndex for EdgeVectorIndex {
                 with_payload: WithPayloadInterface::Bool(true),
             },
             SearchMode::Hybrid => {
-                let depth = (top_k * 4).max(50);
+                let depth = candidate_depth(top_k);
                 let prefetch = |q: ScoringQuery, threshold| Prefetch {
                     prefetches: vec![],
                     query: Some(q),

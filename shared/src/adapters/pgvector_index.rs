@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
-use crate::ports::{ChunkPayload, IndexHit, IndexPoint, IndexQuery, VectorIndex};
+use crate::ports::{candidate_depth, ChunkPayload, IndexHit, IndexPoint, IndexQuery, VectorIndex};
 
 use super::sql_catalog::db_err;
 
@@ -225,7 +225,7 @@ impl VectorIndex for PgVectorIndex {
             SearchMode::Dense => self.dense(query, top_k).await,
             SearchMode::Sparse => self.keywords(query, top_k).await,
             SearchMode::Hybrid => {
-                let depth = (top_k * 4).max(50);
+                let depth = candidate_depth(top_k);
                 let dense = self.dense(query, depth).await?;
                 let keywords = self.keywords(query, depth).await?;
                 Ok(rrf(vec![dense, keywords], top_k))

@@ -5,16 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{ChunkId, KnowledgeBase, PageId, SearchMode, SourceId};
 use crate::error::StoreError;
-use crate::ports::{IndexHit, IndexQuery, SearchFilter, TextKind};
+use crate::ports::{candidate_depth, IndexHit, IndexQuery, SearchFilter, TextKind};
 
 use super::Context;
 
 /// Results returned at most.
 pub const MAX_TOP_K: usize = 100;
-/// Grouped by page, the index is asked for this many chunks per result wanted ...
-const GROUP_DEPTH: usize = 4;
-/// ... and for at least this many.
-const MIN_GROUP_DEPTH: usize = 50;
 
 /// A search request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,7 +81,7 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
     let group = req.group_by_page.unwrap_or(kb.config.vector_store.group_by_page);
     // Grouped, the index is asked for more chunks than results so that `top_k` distinct
     // pages survive when the best pages have several matching chunks each.
-    let depth = if group { (req.top_k * GROUP_DEPTH).max(MIN_GROUP_DEPTH) } else { req.top_k };
+    let depth = if group { candidate_depth(req.top_k) } else { req.top_k };
     let vector = if mode == SearchMode::Sparse {
         Vec::new()
     } else {
@@ -118,7 +114,7 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
     // comparable to it, so in hybrid mode a result must also clear the floor in the dense
     // ranking: a keyword-only match does not slip past the threshold.
     if mode == SearchMode::Hybrid && req.score_threshold.is_some() {
-        let dense = IndexQuery { mode: SearchMode::Dense, top_k: (depth * 4).max(50), ..index_query };
+        let dense = IndexQuery { mode: SearchMode::Dense, top_k: candidate_depth(depth), ..index_query };
         let allowed: std::collections::HashSet<ChunkId> = ctx.index.search(&dense).await?.into_iter().map(|h| h.id).collect();
         hits.retain(|h| allowed.contains(&h.id));
     }

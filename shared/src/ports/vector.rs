@@ -75,6 +75,13 @@ pub struct IndexQuery {
     pub filter: SearchFilter,
 }
 
+/// How many candidates to gather to keep `top_k` after a second step filters or merges them
+/// (each ranking of a hybrid fusion, the dense floor of a thresholded hybrid search, grouping
+/// results by page): four per result kept, at least 50.
+pub fn candidate_depth(top_k: usize) -> usize {
+    (top_k * 4).max(50)
+}
+
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexHit {
