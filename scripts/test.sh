@@ -14,6 +14,9 @@ trap stop_services EXIT
 echo "==> infra/validate.sh (template, compose, scripts)" >&2
 infra/validate.sh >&2
 
+echo "==> the evaluation's own tools (eval/test_*.py)" >&2
+python3 -m unittest discover -s eval -p 'test_*.py' >&2
+
 # The tests that need a Qdrant server are #[ignore]d: they show as "ignored", never as passed,
 # unless QDRANT_URL names a server, in which case they run with the rest.
 qdrant_tests=()
