@@ -126,7 +126,9 @@ async fn search_groups_results_by_page_unless_told_not_to() {
             <p>The operations team answers pager calls during office hours.</p>"#,
         ),
     );
-    let notes: String = (0..12)
+    // More matching chunks on this one page than a grouped search first asks the index for
+    // (50 for 4 results): the search has to look deeper to find the other pages.
+    let notes: String = (0..64)
         .map(|i| format!("<p>Backup note {i}: the nightly backup of the orders database starts at two in the morning.</p>"))
         .collect();
     site.page("/backups", page("Backups", &notes));
@@ -169,6 +171,10 @@ async fn search_groups_results_by_page_unless_told_not_to() {
     let ungrouped = urls(&grouped_kb, &["--group-by-page", "false"]);
     assert_eq!(ungrouped[0], server.url("/backups"), "{ungrouped:?}");
     assert!(distinct(&ungrouped) < 4, "the long page comes back more than once: {ungrouped:?}");
+    let deep = json(&kb(dir.path(), &["search", "--kb", &grouped_kb, "--group-by-page", "false", "--top-k", "50", "--json", question]));
+    let deep: Vec<&str> = deep["results"].as_array().unwrap().iter().map(|r| r["url"].as_str().unwrap()).collect();
+    assert_eq!(deep.len(), 50);
+    assert!(deep.iter().all(|u| *u == server.url("/backups")), "the 50 best chunks are all the long page's: {deep:?}");
     // A knowledge base built with `--group-by-page false` does not group unless asked.
     assert_eq!(urls(&ungrouped_kb, &[]), ungrouped);
     assert_eq!(urls(&ungrouped_kb, &["--group-by-page", "true"]), grouped);

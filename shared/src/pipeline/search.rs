@@ -79,9 +79,6 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
     }
     let mode = req.mode.unwrap_or(kb.config.vector_store.default_search_mode);
     let group = req.group_by_page.unwrap_or(kb.config.vector_store.group_by_page);
-    // Grouped, the index is asked for more chunks than results so that `top_k` distinct
-    // pages survive when the best pages have several matching chunks each.
-    let depth = if group { candidate_depth(req.top_k) } else { req.top_k };
     let vector = if mode == SearchMode::Sparse {
         Vec::new()
     } else {
@@ -100,30 +97,59 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
             .pop()
             .unwrap_or_default()
     };
-    let index_query = IndexQuery {
+    let mut index_query = IndexQuery {
         kb_id: kb.id,
         vector,
         text: query.to_owned(),
         mode,
-        top_k: depth,
+        top_k: req.top_k,
         score_threshold: req.score_threshold,
         filter: req.filter.clone(),
     };
-    let mut hits = ctx.index.search(&index_query).await?;
+    if !group {
+        return Ok(matching(ctx, &index_query).await?.hits.into_iter().map(SearchResult::from).collect());
+    }
+    // Grouped, the index is asked for more chunks than results so that `top_k` distinct
+    // pages survive when the best pages have several matching chunks each; when they still
+    // hold fewer pages (a few long pages match everywhere), it is asked again, deeper, until
+    // `top_k` pages are found, the index has nothing more, or the depth reaches its bound.
+    index_query.top_k = candidate_depth(req.top_k);
+    loop {
+        let found = matching(ctx, &index_query).await?;
+        let pages = best_per_page(found.hits, req.top_k);
+        if pages.len() == req.top_k || found.exhausted || index_query.top_k >= MAX_GROUP_DEPTH {
+            return Ok(pages.into_iter().map(SearchResult::from).collect());
+        }
+        index_query.top_k = (index_query.top_k * 4).min(MAX_GROUP_DEPTH);
+    }
+}
+
+/// Chunks asked from the index for a grouped search, at most.
+pub const MAX_GROUP_DEPTH: usize = 3200;
+
+/// The chunks an index query matches, best first, and whether the index had no more.
+struct Matches {
+    hits: Vec<IndexHit>,
+    exhausted: bool,
+}
+
+async fn matching(ctx: &Context, query: &IndexQuery) -> Result<Matches, SearchError> {
+    let mut hits = ctx.index.search(query).await?;
+    let exhausted = hits.len() < query.top_k;
     // `score_threshold` is a floor on the cosine similarity. Fused (RRF) scores are not
     // comparable to it, so in hybrid mode a result must also clear the floor in the dense
     // ranking: a keyword-only match does not slip past the threshold.
-    if mode == SearchMode::Hybrid && req.score_threshold.is_some() {
-        let dense = IndexQuery { mode: SearchMode::Dense, top_k: candidate_depth(depth), ..index_query };
+    if query.mode == SearchMode::Hybrid && query.score_threshold.is_some() {
+        let dense = IndexQuery { mode: SearchMode::Dense, top_k: candidate_depth(query.top_k), ..query.clone() };
         let allowed: std::collections::HashSet<ChunkId> = ctx.index.search(&dense).await?.into_iter().map(|h| h.id).collect();
         hits.retain(|h| allowed.contains(&h.id));
     }
-    if group {
-        hits = best_per_page(hits, req.top_k);
-    }
-    Ok(hits
-        .into_iter()
-        .map(|h| SearchResult {
+    Ok(Matches { hits, exhausted })
+}
+
+impl From<IndexHit> for SearchResult {
+    fn from(h: IndexHit) -> Self {
+        Self {
             chunk_id: h.id,
             url: h.payload.url,
             title: h.payload.title,
@@ -133,8 +159,8 @@ pub async fn search(ctx: &Context, kb: &KnowledgeBase, req: &SearchRequest) -> R
             score: h.score,
             source_id: h.payload.source_id,
             page_id: h.payload.page_id,
-        })
-        .collect())
+        }
+    }
 }
 
 /// The first (best) hit of each page, in the order given, at most `top_k` of them.
