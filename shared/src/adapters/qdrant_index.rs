@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use crate::bm25::Bm25;
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
-use crate::ports::{IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+use crate::ports::{candidate_depth, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
 
 use super::payload::{parse_payload, point_payload};
 
@@ -164,7 +164,7 @@ impl VectorIndex for QdrantIndex {
             }
             SearchMode::Sparse => request = request.query(sparse()).using(SPARSE).filter(filter),
             SearchMode::Hybrid => {
-                let depth = (top_k * 4).max(50);
+                let depth = candidate_depth(top_k);
                 let mut dense = PrefetchQueryBuilder::default()
                     .query(Query::new_nearest(query.vector.clone()))
                     .using(DENSE)
