@@ -164,7 +164,7 @@ impl VectorIndex for QdrantIndex {
             }
             SearchMode::Sparse => request = request.query(sparse()).using(SPARSE).filter(filter),
             SearchMode::Hybrid => {
-                let depth = candidate_depth(top_k);
+                let depth = candidate_depth(query.top_k.max(1)) as u64;
                 let mut dense = PrefetchQueryBuilder::default()
                     .query(Query::new_nearest(query.vector.clone()))
                     .using(DENSE)
