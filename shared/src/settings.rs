@@ -80,6 +80,8 @@ pub struct Settings {
     pub visibility_timeout: Duration,
     /// `DATABASE_URL`: `postgres://` selects Postgres; `sqlite://` or absent, the embedded catalog.
     pub database_url: Option<Secret>,
+    /// `KB_DB_MAX_CONNECTIONS`: most Postgres connections one process opens (its pool's size).
+    pub db_max_connections: u32,
     /// `REDIS_URL`: drafts and live status in Redis; absent, in this process.
     pub redis_url: Option<Secret>,
     /// `KB_REDIS_PREFIX`: prefix of every Redis key of this deployment.
@@ -123,6 +125,9 @@ pub struct Settings {
 
 /// Names of the Chromium executable looked for on `PATH`.
 const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+
+/// Default of `KB_DB_MAX_CONNECTIONS`.
+pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 16;
 
 /// Default of `KB_BROWSER_CONNECT_TIMEOUT_SECS` (the browser adapter's `CONNECT_TIMEOUT`).
 pub const DEFAULT_BROWSER_CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -173,6 +178,7 @@ impl Settings {
             bucket: get("KB_BUCKET"),
             queue_urls: queue_urls(&get)?,
             database_url: database_url(&get)?.map(Secret::new),
+            db_max_connections: parse(&get, "KB_DB_MAX_CONNECTIONS", DEFAULT_DB_MAX_CONNECTIONS, 1..=1000)?,
             redis_url: get("REDIS_URL").map(Secret::new),
             qdrant_url: get("QDRANT_URL"),
             qdrant_api_key: get("QDRANT_API_KEY").map(Secret::new),
@@ -369,6 +375,12 @@ mod tests {
         assert_eq!(s.vector_index, VectorIndexKind::PgVector);
         assert!(s.uses_postgres());
         assert_eq!(format!("{:?}", s.database_url), "Some(Secret(***))");
+        assert_eq!(s.db_max_connections, DEFAULT_DB_MAX_CONNECTIONS);
+        assert_eq!(with(&[("KB_DB_MAX_CONNECTIONS", "3")]).unwrap().db_max_connections, 3);
+        for bad in ["0", "1001", "many"] {
+            let e = with(&[("KB_DB_MAX_CONNECTIONS", bad)]).unwrap_err();
+            assert_eq!(e.var, "KB_DB_MAX_CONNECTIONS", "{bad}: {e:?}");
+        }
         let s = with(&[("DATABASE_URL", "postgres://u@h/db"), ("QDRANT_URL", "http://q:6334")]).unwrap();
         assert_eq!(s.vector_index, VectorIndexKind::Qdrant);
         let s = with(&[("DATABASE_URL", "postgres://u@h/db"), ("QDRANT_URL", "http://q:6334"), ("KB_VECTOR_INDEX", "pgvector")])

@@ -40,7 +40,7 @@ pub fn postgres_admin_url() -> String {
 #[cfg(feature = "postgres")]
 pub struct TestDatabase {
     pub url: String,
-    name: String,
+    pub name: String,
 }
 
 #[cfg(feature = "postgres")]

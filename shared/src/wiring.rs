@@ -53,7 +53,7 @@ pub async fn catalog(settings: &Settings) -> Result<(Arc<dyn Catalog>, Option<Pg
         #[cfg(feature = "postgres")]
         {
             let url = settings.database_url.as_ref().expect("checked").expose();
-            let catalog = crate::adapters::sql_catalog::PostgresCatalog::connect(url).await?;
+            let catalog = crate::adapters::sql_catalog::PostgresCatalog::connect_with(url, settings.db_max_connections).await?;
             let pool = catalog.pool().clone();
             return Ok((Arc::new(catalog), Some(pool)));
         }

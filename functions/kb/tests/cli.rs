@@ -7,16 +7,45 @@ use kb_e2e::docs_site::{topic_sentence, DocsSite};
 use kb_e2e::{FixtureServer, Response, Site};
 use serde_json::Value;
 
+/// The variables that point `kb` at external services or keys: the caller's environment (a
+/// test run with `QDRANT_URL` set, say) must not turn these tests of the one-process default
+/// into tests of something else, nor let them write into a shared server.
+const SERVICE_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "REDIS_URL",
+    "KB_REDIS_PREFIX",
+    "QDRANT_URL",
+    "QDRANT_API_KEY",
+    "KB_QDRANT_COLLECTION",
+    "KB_VECTOR_INDEX",
+    "KB_BUCKET",
+    "KB_CRAWL_QUEUE_URL",
+    "KB_CHUNK_QUEUE_URL",
+    "KB_EMBED_QUEUE_URL",
+    "KB_JWT_SECRET",
+    "KB_JWT_PUBLIC_KEY",
+    "KB_BROWSER_WS_URL",
+];
+
+/// `kb` on the embedded default and the test model, whatever the caller's environment.
+fn local_kb() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kb"));
+    cmd.env("KB_MODEL_DIR", kb_shared::testing::model_dir());
+    for var in SERVICE_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn kb(data_dir: &std::path::Path, args: &[&str]) -> Output {
     kb_with_env(data_dir, args, &[])
 }
 
 fn kb_with_env(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kb"))
+    local_kb()
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
         .envs(env.iter().copied())
         .output()
         .expect("run kb")
@@ -261,16 +290,9 @@ impl Drop for Killed {
 async fn serve_prints_a_token_without_a_secret_and_token_signs_with_one() {
     let dir = tempfile::tempdir().unwrap();
     let serve = |secret: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kb"));
+        let mut cmd = local_kb();
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
-            .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
-            .env_remove("KB_JWT_SECRET")
-            .env_remove("KB_JWT_PUBLIC_KEY")
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .env_remove("QDRANT_URL")
-            .env_remove("KB_BUCKET")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         if let Some(s) = secret {
@@ -296,7 +318,7 @@ async fn serve_prints_a_token_without_a_secret_and_token_signs_with_one() {
 
     // `kb token` signs with the configured secret; `kb serve` with it accepts the token.
     let secret = "a-shared-secret-of-at-least-thirty-two-characters";
-    let out = Command::new(env!("CARGO_BIN_EXE_kb"))
+    let out = local_kb()
         .args(["token", "--user", "me", "--workspace", "default", "--ttl", "1h"])
         .env("KB_JWT_SECRET", secret)
         .output()
@@ -310,10 +332,10 @@ async fn serve_prints_a_token_without_a_secret_and_token_signs_with_one() {
     assert_eq!(ok.status(), 200);
 
     // Without a secret `kb token` cannot sign: a clear error, exit 2.
-    let out = Command::new(env!("CARGO_BIN_EXE_kb")).args(["token", "--user", "me", "--workspace", "w"]).env_remove("KB_JWT_SECRET").output().unwrap();
+    let out = local_kb().args(["token", "--user", "me", "--workspace", "w"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("KB_JWT_SECRET"), "{}", stderr(&out));
-    let out = Command::new(env!("CARGO_BIN_EXE_kb"))
+    let out = local_kb()
         .args(["token", "--user", "me", "--workspace", "w", "--ttl", "soon"])
         .env("KB_JWT_SECRET", secret)
         .output()
@@ -338,10 +360,9 @@ async fn a_killed_kb_takes_its_browser_with_it() {
     // The browser's profile directory goes under kb's TMPDIR: its processes name it.
     let tmp = tempfile::tempdir().unwrap();
     let marker = tmp.path().to_str().unwrap().to_owned();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
+    let mut child = local_kb()
         .args(["ingest", server.url("/").as_str(), "--render", "browser", "--data-dir"])
         .arg(dir.path())
-        .env("KB_MODEL_DIR", kb_shared::testing::model_dir())
         .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 /// Queue visibility timeout: how soon a killed worker's messages come back.
 const VISIBILITY_SECS: u32 = 15;
 const MAX_RECEIVES: u32 = 4;
+const DB_MAX_CONNECTIONS: u32 = 3;
 
 /// A `kb` child process, killed when dropped; its stderr is forwarded with a prefix.
 struct Proc {
@@ -114,6 +115,8 @@ impl Services {
             // The fixture site is on 127.0.0.1, which server mode refuses by default.
             ("KB_ALLOW_PRIVATE_NETWORKS", "true".into()),
             ("KB_FETCH_TIMEOUT_SECS", "10".into()),
+            // Small pools: several of these tests run at once against one Postgres.
+            ("KB_DB_MAX_CONNECTIONS", DB_MAX_CONNECTIONS.to_string()),
             ("RUST_LOG", "warn".into()),
         ];
         match &self.vectors {
@@ -169,8 +172,19 @@ impl Services {
         Settings::from_lookup(|k| env.get(k).cloned()).unwrap()
     }
 
+    /// The test's own view of the catalog (one connection: it asks one thing at a time).
     async fn catalog(&self) -> PostgresCatalog {
-        PostgresCatalog::connect(&self.db.url).await.unwrap()
+        PostgresCatalog::connect_with(&self.db.url, 1).await.unwrap()
+    }
+
+    /// Connections open to this test's database.
+    async fn db_connections(&self) -> i64 {
+        let admin = sqlx::PgPool::connect(&testing::postgres_admin_url()).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.db.name)
+            .fetch_one(&admin)
+            .await
+            .unwrap()
     }
 
     async fn index(&self, catalog: &PostgresCatalog) -> std::sync::Arc<dyn VectorIndex> {
@@ -454,6 +468,8 @@ async fn four_workers_hold_max_pages_exactly() {
     let (_serve, base) = services.serve();
     let api = Api::new(&base, &services.secret, "alice", "ws1");
     let _workers = ["worker-1", "worker-2", "worker-3", "worker-4"].map(|name| services.worker(name));
+    let (_, pool) = kb_shared::wiring::catalog(&services.settings()).await.unwrap();
+    assert_eq!(pool.unwrap().options().get_max_connections(), DB_MAX_CONNECTIONS, "KB_DB_MAX_CONNECTIONS sizes the pool");
     let catalog = services.catalog().await;
     for round in 1..=3 {
         let source = json!({"url": server.url("/"), "max_pages": MAX_PAGES, "max_depth": 10, "use_sitemap": false});
@@ -466,6 +482,10 @@ async fn four_workers_hold_max_pages_exactly() {
         assert_eq!(catalog.list_pages(kb).await.unwrap().len() as u64, MAX_PAGES, "round {round}: only N pages admitted");
     }
     services.wait_drained().await;
+    // Idle connections stay open, so this is each pool's high-water mark: five kb processes
+    // (serve and four workers) of KB_DB_MAX_CONNECTIONS each, and the test's one.
+    let open = services.db_connections().await;
+    assert!(open <= 5 * i64::from(DB_MAX_CONNECTIONS) + 1, "{open} connections open to the database");
 }
 
 #[tokio::test(flavor = "multi_thread")]

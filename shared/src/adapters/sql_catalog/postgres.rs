@@ -20,13 +20,23 @@ pub struct PostgresCatalog {
 }
 
 impl PostgresCatalog {
-    /// Connects and applies pending migrations.
+    /// Connects with a pool of the default size and applies pending migrations.
     ///
     /// # Errors
     /// The database is unreachable or the migrations fail.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, crate::settings::DEFAULT_DB_MAX_CONNECTIONS).await
+    }
+
+    /// Connects with a pool of at most `max_connections` (`KB_DB_MAX_CONNECTIONS`) and applies
+    /// pending migrations. Connections open on demand; a request that finds every one busy
+    /// waits up to 10 seconds for one.
+    ///
+    /// # Errors
+    /// The database is unreachable or the migrations fail.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(url)
             .await
