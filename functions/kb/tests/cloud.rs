@@ -16,6 +16,7 @@ use std::time::Duration;
 use kb_e2e::docs_site::{topic_sentence, DocsSite};
 use kb_e2e::FixtureServer;
 use kb_shared::adapters::aws::{QueueUrls, S3BlobStore, SqsQueue};
+use kb_shared::adapters::qdrant_index::QdrantIndex;
 use kb_shared::adapters::sql_catalog::PostgresCatalog;
 use kb_shared::api::Auth;
 use kb_shared::domain::{KbId, KbStats, SourceSpec};
@@ -493,5 +494,7 @@ async fn four_workers_hold_max_pages_exactly() {
 async fn serve_and_two_workers_with_qdrant() {
     let url = std::env::var("QDRANT_URL").ok().filter(|u| !u.is_empty()).expect("QDRANT_URL must name a Qdrant server's gRPC URL");
     let collection = testing::unique_name("kb_e2e");
+    let index = QdrantIndex::connect(&url, std::env::var("QDRANT_API_KEY").ok(), &collection).await.unwrap();
     two_workers_then_duplicates_then_a_killed_worker(Vectors::Qdrant { url, collection }).await;
+    index.delete_collection().await.unwrap();
 }

@@ -116,6 +116,17 @@ impl QdrantIndex {
         }
         Ok(have)
     }
+
+    /// Deletes the whole collection, every knowledge base's points with it (tests clean up
+    /// after themselves on a shared server).
+    ///
+    /// # Errors
+    /// The server refused or did not answer.
+    #[cfg(feature = "testing")]
+    pub async fn delete_collection(&self) -> Result<(), StoreError> {
+        self.client.delete_collection(&self.collection).await.map_err(err)?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -20,5 +20,6 @@ async fn dense_sparse_hybrid_filters_and_deletes() {
     let index = QdrantIndex::connect(&url, std::env::var("QDRANT_API_KEY").ok(), &collection).await.unwrap();
     vector_contract::dense_sparse_hybrid_filters_and_deletes(&index).await;
     vector_contract::wrong_dimension_is_refused(&index).await;
-    index.client.delete_collection(&collection).await.unwrap();
+    index.delete_collection().await.unwrap();
+    assert!(!index.client.collection_exists(&collection).await.unwrap());
 }
