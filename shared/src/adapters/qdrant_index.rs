@@ -60,7 +60,10 @@ impl QdrantIndex {
     /// The client cannot be built or the server does not answer.
     pub async fn connect(url: &str, api_key: Option<String>, collection: &str) -> Result<Self, StoreError> {
         let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(err)?;
-        client.health_check().await.map_err(err)?;
+        client
+            .health_check()
+            .await
+            .map_err(|e| StoreError::Unknown(anyhow::anyhow!("cannot reach Qdrant at {url} (QDRANT_URL): {e}")))?;
         Ok(Self { client, collection: collection.to_owned(), ready: OnceCell::new(), bm25: Bm25::default() })
     }
 

@@ -13,6 +13,16 @@ fn server() -> String {
 }
 
 #[tokio::test]
+async fn an_unreachable_server_is_named() {
+    // Nothing listens on port 1: connecting fails at once, with the URL and the variable named.
+    let Err(e) = QdrantIndex::connect("http://127.0.0.1:1", None, "kbtest_unreachable").await else {
+        panic!("connected to nothing")
+    };
+    let message = e.to_string();
+    assert!(message.starts_with("cannot reach Qdrant at http://127.0.0.1:1 (QDRANT_URL)"), "{message}");
+}
+
+#[tokio::test]
 #[ignore = "needs a Qdrant server: set QDRANT_URL and pass --include-ignored (scripts/test.sh does)"]
 async fn dense_sparse_hybrid_filters_and_deletes() {
     let url = server();
