@@ -40,7 +40,7 @@ pub fn postgres_admin_url() -> String {
 #[cfg(feature = "postgres")]
 pub struct TestDatabase {
     pub url: String,
-    pub name: String,
+    name: String,
 }
 
 #[cfg(feature = "postgres")]
@@ -59,6 +59,20 @@ impl TestDatabase {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         Self { url: format!("{base}/{name}"), name }
+    }
+
+    /// Connections open to this database now (asked over a connection to another one).
+    ///
+    /// # Panics
+    /// The server is unreachable.
+    pub async fn open_connections(&self) -> i64 {
+        use sqlx::Connection as _;
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("connect to the admin database");
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("count connections")
     }
 }
 

@@ -178,16 +178,6 @@ impl Services {
         PostgresCatalog::connect_with(&self.db.url, 1).await.unwrap()
     }
 
-    /// Connections open to this test's database.
-    async fn db_connections(&self) -> i64 {
-        let admin = sqlx::PgPool::connect(&testing::postgres_admin_url()).await.unwrap();
-        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
-            .bind(&self.db.name)
-            .fetch_one(&admin)
-            .await
-            .unwrap()
-    }
-
     async fn index(&self, catalog: &PostgresCatalog) -> std::sync::Arc<dyn VectorIndex> {
         kb_shared::wiring::index(&self.settings(), Some(catalog.pool())).await.unwrap()
     }
@@ -485,7 +475,7 @@ async fn four_workers_hold_max_pages_exactly() {
     services.wait_drained().await;
     // Idle connections stay open, so this is each pool's high-water mark: five kb processes
     // (serve and four workers) of KB_DB_MAX_CONNECTIONS each, and the test's one.
-    let open = services.db_connections().await;
+    let open = services.db.open_connections().await;
     assert!(open <= 5 * i64::from(DB_MAX_CONNECTIONS) + 1, "{open} connections open to the database");
 }
 

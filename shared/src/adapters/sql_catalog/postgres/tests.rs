@@ -51,17 +51,6 @@ async fn concurrent_transitions() {
     contract::concurrent_transitions_have_one_winner(c).await;
 }
 
-/// Connections open to the test database (the asking one is to another database).
-async fn open_connections(db: &TestDatabase) -> i64 {
-    let admin = sqlx::PgPool::connect(&crate::testing::postgres_admin_url()).await.unwrap();
-    let n = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
-        .bind(&db.name)
-        .fetch_one(&admin)
-        .await
-        .unwrap();
-    n
-}
-
 #[tokio::test]
 async fn a_pool_of_one_connection_serves_every_operation() {
     // No catalog operation holds a connection while it waits for a second one: with a pool of
@@ -71,7 +60,7 @@ async fn a_pool_of_one_connection_serves_every_operation() {
     contract::kb_lifecycle(&catalog).await;
     contract::admission_holds_budget_dedupe_and_depth(&catalog).await;
     contract::page_and_chunk_states(&catalog).await;
-    assert_eq!(open_connections(&db).await, 1);
+    assert_eq!(db.open_connections().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -80,6 +69,6 @@ async fn concurrent_work_stays_within_the_pool_size() {
     let catalog = Arc::new(PostgresCatalog::connect_with(&db.url, 2).await.unwrap());
     contract::concurrent_admission_is_exact(catalog.clone()).await;
     contract::concurrent_transitions_have_one_winner(catalog.clone()).await;
-    let open = open_connections(&db).await;
+    let open = db.open_connections().await;
     assert!((1..=2).contains(&open), "a pool of 2 opened {open} connections");
 }
