@@ -18,6 +18,42 @@ pub fn model_dir() -> PathBuf {
     settings.model_dir
 }
 
+/// The variables that point a process at external services or keys. Tests of the one-process
+/// default clear them, so the caller's environment (a test run with `QDRANT_URL` set, say)
+/// neither turns them into tests of something else nor lets them write into a shared server.
+pub const SERVICE_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "REDIS_URL",
+    "KB_REDIS_PREFIX",
+    "QDRANT_URL",
+    "QDRANT_API_KEY",
+    "KB_QDRANT_COLLECTION",
+    "KB_VECTOR_INDEX",
+    "KB_BUCKET",
+    "KB_CRAWL_QUEUE_URL",
+    "KB_CHUNK_QUEUE_URL",
+    "KB_EMBED_QUEUE_URL",
+    "KB_JWT_SECRET",
+    "KB_JWT_PUBLIC_KEY",
+    "KB_BROWSER_WS_URL",
+];
+
+/// Settings from the process environment without [`SERVICE_VARS`]: the embedded default.
+///
+/// # Panics
+/// Another variable is set to an unusable value.
+#[must_use]
+pub fn local_settings() -> Settings {
+    Settings::from_lookup(|k| {
+        if SERVICE_VARS.contains(&k) {
+            None
+        } else {
+            std::env::var(k).ok().filter(|v| !v.is_empty())
+        }
+    })
+    .expect("settings")
+}
+
 /// The model's token counter.
 #[must_use]
 pub fn token_counter() -> TokenCounter {

@@ -7,31 +7,11 @@ use kb_e2e::docs_site::{topic_sentence, DocsSite};
 use kb_e2e::{FixtureServer, Response, Site};
 use serde_json::Value;
 
-/// The variables that point `kb` at external services or keys: the caller's environment (a
-/// test run with `QDRANT_URL` set, say) must not turn these tests of the one-process default
-/// into tests of something else, nor let them write into a shared server.
-const SERVICE_VARS: &[&str] = &[
-    "DATABASE_URL",
-    "REDIS_URL",
-    "KB_REDIS_PREFIX",
-    "QDRANT_URL",
-    "QDRANT_API_KEY",
-    "KB_QDRANT_COLLECTION",
-    "KB_VECTOR_INDEX",
-    "KB_BUCKET",
-    "KB_CRAWL_QUEUE_URL",
-    "KB_CHUNK_QUEUE_URL",
-    "KB_EMBED_QUEUE_URL",
-    "KB_JWT_SECRET",
-    "KB_JWT_PUBLIC_KEY",
-    "KB_BROWSER_WS_URL",
-];
-
 /// `kb` on the embedded default and the test model, whatever the caller's environment.
 fn local_kb() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kb"));
     cmd.env("KB_MODEL_DIR", kb_shared::testing::model_dir());
-    for var in SERVICE_VARS {
+    for var in kb_shared::testing::SERVICE_VARS {
         cmd.env_remove(var);
     }
     cmd

@@ -11,9 +11,9 @@ use kb_shared::pipeline::Context;
 use kb_shared::settings::Settings;
 use kb_shared::wiring::{embedded_context, Roles};
 
-/// Settings for a test: a fresh data directory, the real model.
+/// Settings for a test: the embedded default, a fresh data directory, the real model.
 pub fn settings(data_dir: &std::path::Path) -> Settings {
-    let mut s = Settings::from_env().expect("settings");
+    let mut s = kb_shared::testing::local_settings();
     s.data_dir = data_dir.to_path_buf();
     s.model_dir = kb_shared::testing::model_dir();
     s.fetch_timeout = Duration::from_secs(5);
