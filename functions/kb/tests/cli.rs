@@ -402,7 +402,6 @@ async fn kb_browser_connect_timeout_secs_bounds_a_remote_browser_that_never_answ
     let waits: Vec<_> = std::iter::once(first)
         .chain(std::iter::from_fn(|| held.recv_timeout(std::time::Duration::from_millis(500)).ok()))
         .collect();
-    eprintln!("connections to the browser service held for {waits:?}");
     assert!(waits.iter().all(|w| *w < std::time::Duration::from_secs(5)), "the default 10 s applied: {waits:?}");
     assert_eq!(out.status.code(), Some(1), "no page indexed: the knowledge base failed");
 
