@@ -147,7 +147,7 @@ impl Settings {
     /// # Errors
     /// A variable is set to an unusable value.
     pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(env_var)
     }
 
     /// Settings from any variable lookup (tests pass a map).
@@ -230,6 +230,12 @@ impl Settings {
     pub fn vector_dir(&self) -> PathBuf {
         self.data_dir.join("vectors")
     }
+}
+
+/// A variable of the process environment; set but empty counts as unset.
+#[must_use]
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 fn parse<T>(get: &impl Fn(&str) -> Option<String>, var: &str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, SettingsError>

@@ -44,14 +44,7 @@ pub const SERVICE_VARS: &[&str] = &[
 /// Another variable is set to an unusable value.
 #[must_use]
 pub fn local_settings() -> Settings {
-    Settings::from_lookup(|k| {
-        if SERVICE_VARS.contains(&k) {
-            None
-        } else {
-            std::env::var(k).ok().filter(|v| !v.is_empty())
-        }
-    })
-    .expect("settings")
+    Settings::from_lookup(|k| if SERVICE_VARS.contains(&k) { None } else { crate::settings::env_var(k) }).expect("settings")
 }
 
 /// The model's token counter.
