@@ -72,3 +72,32 @@ async fn concurrent_work_stays_within_the_pool_size() {
     let open = db.open_connections().await;
     assert!((1..=2).contains(&open), "a pool of 2 opened {open} connections");
 }
+
+#[tokio::test]
+async fn connections_name_their_process_unless_the_url_names_one() {
+    let db = TestDatabase::create().await;
+    let own_name = "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()";
+    let catalog = PostgresCatalog::connect_with(&db.url, 1).await.unwrap();
+    let name: String = sqlx::query_scalar(own_name).fetch_one(catalog.pool()).await.unwrap();
+    assert_eq!(name, super::application_name());
+    assert!(name.starts_with("kb_shared"), "the test executable's name, got {name:?}");
+
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}application_name=chosen-by-operator", db.url);
+    let named = PostgresCatalog::connect_with(&url, 1).await.unwrap();
+    let name: String = sqlx::query_scalar(own_name).fetch_one(named.pool()).await.unwrap();
+    assert_eq!(name, "chosen-by-operator");
+}
+
+#[test]
+fn the_application_name_prefers_the_lambda_function_and_fits_postgres() {
+    use super::application_name_of;
+    use std::path::PathBuf;
+    let exe = Some(PathBuf::from("/var/task/crawl-page"));
+    assert_eq!(application_name_of(None, exe.clone()), "crawl-page");
+    assert_eq!(application_name_of(Some(String::new()), exe.clone()), "crawl-page");
+    assert_eq!(application_name_of(Some("kb-prod-ChunkFunction-1X2Y".into()), exe), "kb-prod-ChunkFunction-1X2Y");
+    assert_eq!(application_name_of(None, None), "kb");
+    let long = application_name_of(Some("é".repeat(40)), None);
+    assert_eq!(long, "é".repeat(31), "cut to at most 63 bytes on a character boundary");
+}
