@@ -2,13 +2,15 @@
 """Metrics of a `kb eval --json` run per question set, and the tables of scripts/eval.sh
 (standard library only).
 
-    kb eval ... --json | split_metrics.py CONFIG KB_INGEST.json SETS >> results.jsonl
+    kb eval ... --json | split_metrics.py CONFIG KB_INGEST.json SETS [JUDGMENTS] >> results.jsonl
     split_metrics.py --table results.jsonl
 
 SETS has one line per question of the evaluated file, naming the set the question comes
 from. The first form prints one JSON line per set and one for all of them ("all"), with
-recall@1/5/10 and MRR@10 computed from each question's rank as `kb eval` does. The second
-prints the union's table, then each set's recall@1 and MRR@10.
+recall@1/5/10 and MRR@10 computed from each question's rank as `kb eval` does; JUDGMENTS
+names the answers the questions were scored against ("written", the default, or "pooled").
+The second prints, for each kind of judgments, the union's table, then each set's recall@1
+and MRR@10.
 """
 
 import json
@@ -28,7 +30,7 @@ def metrics(ranks):
     }
 
 
-def split(config, ingest_path, sets_path):
+def split(config, ingest_path, sets_path, judgments="written"):
     run = json.load(sys.stdin)
     ingest = json.load(open(ingest_path))
     sets = [line.strip() for line in open(sets_path) if line.strip()]
@@ -40,6 +42,7 @@ def split(config, ingest_path, sets_path):
     groups["all"] = [r["rank"] for r in rows]
     base = {
         "config": config,
+        "judgments": judgments,
         "mode": run["mode"],
         "grouped": run["group_by_page"],
         "chunks": ingest["stats"]["chunks_created"],
@@ -53,6 +56,16 @@ def table(results_path):
     rows = [json.loads(line) for line in open(results_path) if line.strip()]
     if not rows:
         sys.exit("split_metrics.py: no results")
+    kinds = list(dict.fromkeys(r.get("judgments", "written") for r in rows))
+    for i, kind in enumerate(kinds):
+        if i:
+            print()
+        if len(kinds) > 1:
+            print(f"Judgments: {kind}")
+        tables([r for r in rows if r.get("judgments", "written") == kind])
+
+
+def tables(rows):
     union = [r for r in rows if r["set"] == "all"]
     sets = list(dict.fromkeys(r["set"] for r in rows if r["set"] != "all"))
     counts = {s: next(r["questions"] for r in rows if r["set"] == s) for s in sets}
@@ -83,7 +96,7 @@ def table(results_path):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--table":
         table(sys.argv[2])
-    elif len(sys.argv) == 4:
+    elif len(sys.argv) == 4 or (len(sys.argv) == 5 and sys.argv[4] in ("written", "pooled")):
         split(*sys.argv[1:])
     else:
         sys.exit(__doc__)

@@ -65,6 +65,25 @@ class SplitMetrics(unittest.TestCase):
         self.assertIn("| cfg | dense | yes | 12 | 0.200 | 0.600 | 0.800 | 0.360 |", out.stdout)
         self.assertIn("| cfg | dense | yes | 0.333 | 0.500 | 0.000 | 0.150 |", out.stdout)
 
+    def test_written_and_pooled_judgments_get_a_table_each(self):
+        written = run(["cfg", self.ingest, self.sets], self.eval_json([1, None, 2, 5, 10])).stdout
+        pooled = run(["cfg", self.ingest, self.sets, "pooled"], self.eval_json([1, 1, 2, 5, 10])).stdout
+        self.assertEqual({json.loads(line)["judgments"] for line in written.splitlines()}, {"written"})
+        results = os.path.join(self.dir.name, "results.jsonl")
+        with open(results, "w") as f:
+            f.write(written + pooled)
+        out = run(["--table", results])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        first, second = out.stdout.split("Judgments: pooled")
+        self.assertIn("Judgments: written", first)
+        self.assertIn("| cfg | dense | yes | 12 | 0.200 | 0.600 | 0.800 | 0.360 |", first)
+        self.assertIn("| cfg | dense | yes | 12 | 0.400 | 0.800 | 1.000 | 0.560 |", second)
+        self.assertIn("| cfg | dense | yes | 0.667 | 0.833 | 0.000 | 0.150 |", second)
+
+    def test_an_unknown_kind_of_judgments_is_refused(self):
+        out = run(["cfg", self.ingest, self.sets, "guessed"], self.eval_json([1, None, 2, 5, 10]))
+        self.assertNotEqual(out.returncode, 0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -98,8 +98,19 @@ if [ "${#QA_FILES[@]}" -gt 1 ]; then
     python3 eval/check_questions.py "$QA" "$DOCS" 'sql-*.html' 'datatype*.html' 'functions*.html' >/dev/null
 fi
 
+# The same questions with the pages that the pooled judgments (eval/postgresql-15/judgments.jsonl,
+# see SCOPE.md) found to answer them as well: every configuration is scored both ways.
+JUDGMENTS="${KB_EVAL_JUDGMENTS:-eval/postgresql-15/judgments.jsonl}"
+[ -f "$JUDGMENTS" ] || { echo "eval.sh: no judgments file $JUDGMENTS (KB_EVAL_JUDGMENTS)" >&2; exit 2; }
+POOLED="$WORK/questions-pooled.jsonl"
+: > "$POOLED"
+for qa in "${QA_FILES[@]}"; do
+    python3 eval/pool.py merge --qa "$qa" --judgments "$JUDGMENTS" >> "$POOLED"
+done
+
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
+mkdir -p "$WORK/runs"
 for entry in "${CONFIGS[@]}"; do
     IFS='|' read -r name options modes <<<"$entry"
     case " $WANTED " in *" $name "*) ;; *) continue ;; esac
@@ -119,9 +130,21 @@ for entry in "${CONFIGS[@]}"; do
         group=()
         case "$run" in */ungrouped) group=(--group-by-page false) ;; */grouped) group=(--group-by-page true) ;; esac
         echo "==> $name: kb eval --mode $mode ${group[*]}" >&2
-        "$KB" eval --kb "$kb_id" --qa "$QA" --mode "$mode" "${group[@]}" --top-k 10 --data-dir "$WORK/$name" --json \
-            | python3 eval/split_metrics.py "$name" "$WORK/$name.json" "$SETS" >> "$RESULTS"
+        for judgments in written pooled; do
+            qa="$QA"
+            [ "$judgments" = written ] || qa="$POOLED"
+            run_json="$WORK/runs/$name.${run//\//.}.$judgments.json"
+            "$KB" eval --kb "$kb_id" --qa "$qa" --mode "$mode" "${group[@]}" --top-k 10 --data-dir "$WORK/$name" --json > "$run_json"
+            python3 eval/split_metrics.py "$name" "$WORK/$name.json" "$SETS" "$judgments" < "$run_json" >> "$RESULTS"
+        done
     done
 done
 
 python3 eval/split_metrics.py --table "$RESULTS"
+
+# Pages these runs put in their top 5 that nobody has judged yet count as misses: say so.
+unjudged="$(python3 eval/pool.py pending --depth 5 "${QA_FILES[@]/#/--qa=}" --judgments "$JUDGMENTS" "$WORK"/runs/*.written.json | wc -l)"
+if [ "$unjudged" -gt 0 ]; then
+    echo "eval.sh: $unjudged (question, page) pairs in these runs' top 5 are not judged yet; list them with" >&2
+    echo "  python3 eval/pool.py pending --depth 5 ${QA_FILES[*]/#/--qa=} --judgments $JUDGMENTS $WORK/runs/*.written.json" >&2
+fi
