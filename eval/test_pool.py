@@ -89,5 +89,46 @@ class Pool(unittest.TestCase):
         self.assertIn(":1: needs question, page and relevant", out.stderr)
 
 
+class PageText(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.docs = self.dir.name
+        with open(os.path.join(self.docs, "sql-lock.html"), "w") as f:
+            f.write("<html><head><title>LOCK</title><style>p { color: red }</style></head><body>"
+                    "<p>LOCK TABLE obtains a\n   table-level lock, waiting if necessary.</p>"
+                    "<table><tr><td>ACCESS SHARE</td><td>conflicts with ACCESS EXCLUSIVE only</td></tr></table>"
+                    "<pre>LOCK TABLE films\n    IN SHARE MODE;</pre><p>Caf&eacute; &amp; more</p></body></html>")
+        self.judgments = os.path.join(self.docs, "judgments.jsonl")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def judge(self, *rows):
+        with open(self.judgments, "w") as f:
+            f.writelines(json.dumps({"question": "How do I lock a table?", "page": "sql-lock.html", **r}) + "\n" for r in rows)
+        return run("check", "--judgments", self.judgments, "--docs", self.docs)
+
+    def test_text_keeps_blocks_cells_and_preformatted_lines(self):
+        out = run("text", "--docs", self.docs, "sql-lock.html")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, "LOCK\n\nLOCK TABLE obtains a table-level lock, waiting if necessary.\n\n"
+                                     " | ACCESS SHARE | conflicts with ACCESS EXCLUSIVE only\n\n"
+                                     "LOCK TABLE films\n    IN SHARE MODE;\n\nCafé & more\n")
+
+    def test_check_accepts_quotes_of_the_page_and_names_the_others(self):
+        ok = self.judge({"relevant": True, "why": "lock TABLE obtains a table-level LOCK"},
+                        {"relevant": True, "why": "ACCESS SHARE  conflicts with ACCESS EXCLUSIVE only"},
+                        {"page": "sql-begin.html", "relevant": False, "why": "not quoted: a reason"})
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertIn("2 relevant judgments, 0 without their quote", ok.stderr)
+        bad = self.judge({"relevant": True, "why": "LOCK TABLE obtains a row-level lock"},
+                         {"page": "sql-lock.html", "question": "Which lock modes are there?", "relevant": True, "why": "LOCK ... MODE"},
+                         {"question": "What does COMMENT do?", "page": "sql-comment.html", "relevant": True, "why": "COMMENT stores a comment"})
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn(":1: sql-lock.html does not contain the quoted answer", bad.stdout)
+        self.assertIn(":2: sql-lock.html does not contain the quoted answer", bad.stdout)
+        self.assertIn(":3: no page sql-comment.html", bad.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -102,6 +102,8 @@ fi
 # see SCOPE.md) found to answer them as well: every configuration is scored both ways.
 JUDGMENTS="${KB_EVAL_JUDGMENTS:-eval/postgresql-15/judgments.jsonl}"
 [ -f "$JUDGMENTS" ] || { echo "eval.sh: no judgments file $JUDGMENTS (KB_EVAL_JUDGMENTS)" >&2; exit 2; }
+# every page judged to answer a question must quote the passage that does
+python3 eval/pool.py check --judgments "$JUDGMENTS" --docs "$DOCS" >&2
 POOLED="$WORK/questions-pooled.jsonl"
 : > "$POOLED"
 for qa in "${QA_FILES[@]}"; do
