@@ -115,6 +115,11 @@ async fn page_text(ctx: &Context, kb: KbId, path: &str) -> String {
     ctx.catalog.page_chunks(kb, page.id).await.unwrap().into_iter().map(|c| c.chunk.text).collect::<Vec<_>>().join("\n")
 }
 
+/// The crawl ended Ready; if not, the failure names each page's outcome and error.
+async fn assert_ready(ctx: &Context, kb: KbId, status: KbStatus) {
+    assert_eq!(status, KbStatus::Ready, "the pages: {:?}", common::outcomes(ctx, kb).await);
+}
+
 /// Both pages of the app site indexed, the shell with its script-made text: the static page
 /// is found through the link the script made.
 async fn assert_app_indexed(ctx: &Context, kb: KbId) {
@@ -129,7 +134,7 @@ async fn assert_app_indexed(ctx: &Context, kb: KbId) {
 async fn auto_renders_the_shell_and_leaves_static_pages_to_http() {
     let browser = renderer(4, 200, NetworkPolicy::new(true));
     let Crawled { _dir, server, ctx, kb, status } = crawl_site(app_site(), browser.clone(), RenderMode::Auto).await;
-    assert_eq!(status, KbStatus::Ready);
+    assert_ready(&ctx, kb, status).await;
     assert_app_indexed(&ctx, kb).await;
     assert_eq!(server.hits("/app/"), 2, "the shell: once over HTTP, once in the browser");
     assert_eq!(server.hits("/api/content.json"), 1, "its data: by the browser only");
@@ -144,7 +149,7 @@ async fn auto_renders_the_shell_and_leaves_static_pages_to_http() {
 async fn browser_mode_renders_every_page_and_http_mode_none() {
     let browser = renderer(2, 200, NetworkPolicy::new(true));
     let Crawled { _dir, server, ctx, kb, status } = crawl_site(app_site(), browser.clone(), RenderMode::Browser).await;
-    assert_eq!(status, KbStatus::Ready);
+    assert_ready(&ctx, kb, status).await;
     assert_app_indexed(&ctx, kb).await;
     assert_eq!((server.hits("/app/"), server.hits("/app/static")), (1, 1), "browser only, no HTTP fetch first");
 
@@ -342,7 +347,7 @@ async fn a_remote_browser_renders_the_pages_and_is_left_running() {
     let source = BrowserSource::Remote(remote.url());
     let browser = Arc::new(ChromiumRenderer::new(options(source, 2, 200, NetworkPolicy::new(true))));
     let Crawled { _dir, server, ctx, kb, status } = crawl_site(app_site(), browser.clone(), RenderMode::Browser).await;
-    assert_eq!(status, KbStatus::Ready);
+    assert_ready(&ctx, kb, status).await;
     assert_app_indexed(&ctx, kb).await;
     assert_eq!(server.hits("/api/content.json"), 1, "the script ran in the remote browser");
     assert_eq!(browser.browser_pid().await, None, "no browser of our own was launched");
