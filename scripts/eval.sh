@@ -43,9 +43,9 @@ for name in $WANTED; do
     case "$KNOWN" in *" $name "*) ;; *) echo "eval.sh: unknown configuration in KB_EVAL_CONFIGS: $name" >&2; exit 2 ;; esac
 done
 
-# The question sets: questions.jsonl (87, written while the defaults were chosen) and
-# holdout.jsonl (60, written afterwards from the pages alone; see eval/postgresql-15/SCOPE.md).
-read -r -a QA_FILES <<<"${KB_EVAL_QA:-eval/postgresql-15/questions.jsonl eval/postgresql-15/holdout.jsonl}"
+# The question sets: questions.jsonl (87, written while the defaults were chosen), holdout.jsonl
+# and holdout2.jsonl (60 each, written afterwards from the pages alone; see eval/postgresql-15/SCOPE.md).
+read -r -a QA_FILES <<<"${KB_EVAL_QA:-eval/postgresql-15/questions.jsonl eval/postgresql-15/holdout.jsonl eval/postgresql-15/holdout2.jsonl}"
 for qa in "${QA_FILES[@]}"; do
     [ -f "$qa" ] || { echo "eval.sh: no question file $qa (KB_EVAL_QA)" >&2; exit 2; }
 done
