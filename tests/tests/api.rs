@@ -510,7 +510,7 @@ async fn every_validation_error_names_its_field() {
         assert_error(code, &v, 400, field);
     }
     let draft = c.ok(Method::PATCH, &format!("{d}/config"), Some(json!({"vector_store_config": {"group_by_page": false}}))).await;
-    assert_eq!(draft["config"]["vector_store"], json!({"default_search_mode": "dense", "group_by_page": false}), "{draft}");
+    assert_eq!(draft["config"]["vector_store"], json!({"default_search_mode": "hybrid", "group_by_page": false}), "{draft}");
 
     // Uploads: too large, not a supported type (checked by content), unreadable.
     let big = vec![b'a'; MAX_UPLOAD as usize + 10];

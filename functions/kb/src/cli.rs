@@ -138,7 +138,7 @@ pub struct ChunkingArgs {
     /// [default: 0.2; 0 embeds each chunk on its own].
     #[arg(long, value_name = "W")]
     pub neighbor_weight: Option<f32>,
-    /// Search mode of the knowledge base when a search names none [default: dense].
+    /// Search mode of the knowledge base when a search names none [default: hybrid].
     #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
     pub search_mode: Option<String>,
     /// Whether a search of the knowledge base returns each page once, with its best chunk,

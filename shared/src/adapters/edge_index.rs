@@ -1,6 +1,6 @@
 //! Vector index in-process on qdrant-edge (the Qdrant engine as a library): one shard per
 //! knowledge base under `<data dir>/vectors/<kb_id>`, with a dense vector (cosine) and a
-//! BM25 sparse vector per chunk, so dense, keyword and hybrid (RRF) search all run here.
+//! BM25 sparse vector per chunk, so dense and keyword search run here (hybrid search fuses the two, [`hybrid_search`]).
 //!
 //! The files belong to one process: opening them takes an exclusive lock, and a second
 //! process gets a clear error instead of corrupting the index.
@@ -16,20 +16,18 @@ use qdrant_edge::external::ordered_float::OrderedFloat;
 use qdrant_edge::external::serde_json as edge_json;
 use qdrant_edge::{
     CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, FieldIndexOperations,
-    Filter, Fusion, Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
-    PointOperations, PointStruct, Prefetch, QueryEnum, QueryRequest, ScoringQuery, UpdateOperation, Vector,
+    Filter, Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
+    PointOperations, PointStruct, QueryEnum, QueryRequest, ScoringQuery, UpdateOperation, Vector,
     VectorInternal, Vectors, WithPayloadInterface, WithVector,
 };
 
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
 use super::payload::{parse_payload, point_payload};
-use crate::ports::{candidate_depth, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+use crate::ports::{hybrid_search, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
 
 const DENSE: &str = "dense";
 const SPARSE: &str = "bm25";
-/// Reciprocal-rank-fusion constant (the usual 60).
-pub const RRF_K: usize = 60;
 
 type Shard = Arc<RwLock<EdgeShard>>;
 
@@ -177,46 +175,25 @@ impl VectorIndex for EdgeVectorIndex {
     }
 
     async fn search(&self, query: &IndexQuery) -> Result<Vec<IndexHit>, StoreError> {
+        if query.mode == SearchMode::Hybrid {
+            return hybrid_search(self, query).await;
+        }
         let Some(shard) = self.shard(query.kb_id, None)? else { return Ok(Vec::new()) };
         let filter = Self::filter(&query.filter)?;
         let threshold = query.score_threshold.map(OrderedFloat);
         let top_k = query.top_k.max(1);
         let dense = || nearest(VectorInternal::from(query.vector.clone()), DENSE);
         let sparse = || nearest(VectorInternal::from(self.bm25.embed_query(&query.text)), SPARSE);
-        let request = match query.mode {
-            SearchMode::Dense | SearchMode::Sparse => QueryRequest {
-                prefetches: vec![],
-                query: Some(if query.mode == SearchMode::Dense { dense() } else { sparse() }),
-                filter,
-                score_threshold: if query.mode == SearchMode::Dense { threshold } else { None },
-                limit: top_k,
-                offset: 0,
-                params: None,
-                with_vector: WithVector::Bool(false),
-                with_payload: WithPayloadInterface::Bool(true),
-            },
-            SearchMode::Hybrid => {
-                let depth = candidate_depth(top_k);
-                let prefetch = |q: ScoringQuery, threshold| Prefetch {
-                    prefetches: vec![],
-                    query: Some(q),
-                    limit: depth,
-                    params: None,
-                    filter: filter.clone(),
-                    score_threshold: threshold,
-                };
-                QueryRequest {
-                    prefetches: vec![prefetch(dense(), threshold), prefetch(sparse(), None)],
-                    query: Some(ScoringQuery::Fusion(Fusion::Rrf { k: RRF_K, weights: None })),
-                    filter: None,
-                    score_threshold: None,
-                    limit: top_k,
-                    offset: 0,
-                    params: None,
-                    with_vector: WithVector::Bool(false),
-                    with_payload: WithPayloadInterface::Bool(true),
-                }
-            }
+        let request = QueryRequest {
+            prefetches: vec![],
+            query: Some(if query.mode == SearchMode::Dense { dense() } else { sparse() }),
+            filter,
+            score_threshold: if query.mode == SearchMode::Dense { threshold } else { None },
+            limit: top_k,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Bool(false),
+            with_payload: WithPayloadInterface::Bool(true),
         };
         let prefix = query.filter.url_prefix.clone();
         blocking(move || {

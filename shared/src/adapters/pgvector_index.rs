@@ -1,8 +1,8 @@
 //! Vector index in Postgres with pgvector, for deployments without a Qdrant server: one
 //! table per vector dimension (`chunk_vectors_<dim>`), exact cosine search within a
 //! knowledge base (correct whatever the filters; fast at the sizes this index is meant
-//! for), Postgres full-text search as the keyword side, and reciprocal rank fusion for
-//! hybrid search.
+//! for), Postgres full-text search as the keyword side, and the two fused for hybrid search
+//! ([`hybrid_search`]).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -15,12 +15,9 @@ use uuid::Uuid;
 
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
-use crate::ports::{candidate_depth, ChunkPayload, IndexHit, IndexPoint, IndexQuery, VectorIndex};
+use crate::ports::{hybrid_search, ChunkPayload, IndexHit, IndexPoint, IndexQuery, VectorIndex};
 
 use super::sql_catalog::db_err;
-
-/// Reciprocal-rank-fusion constant.
-const RRF_K: f32 = 60.0;
 
 pub struct PgVectorIndex {
     pool: PgPool,
@@ -43,24 +40,6 @@ fn vector_literal(v: &[f32]) -> String {
     }
     s.push(']');
     s
-}
-
-/// Fuses ranked lists by reciprocal rank: score = sum of 1 / (k + rank).
-#[must_use]
-pub fn rrf(lists: Vec<Vec<IndexHit>>, top_k: usize) -> Vec<IndexHit> {
-    let mut fused: Vec<IndexHit> = Vec::new();
-    for list in lists {
-        for (rank, hit) in list.into_iter().enumerate() {
-            let score = 1.0 / (RRF_K + rank as f32 + 1.0);
-            match fused.iter_mut().find(|h| h.id == hit.id) {
-                Some(h) => h.score += score,
-                None => fused.push(IndexHit { score, ..hit }),
-            }
-        }
-    }
-    fused.sort_by(|a, b| b.score.total_cmp(&a.score));
-    fused.truncate(top_k);
-    fused
 }
 
 #[derive(sqlx::FromRow)]
@@ -224,12 +203,7 @@ impl VectorIndex for PgVectorIndex {
         match query.mode {
             SearchMode::Dense => self.dense(query, top_k).await,
             SearchMode::Sparse => self.keywords(query, top_k).await,
-            SearchMode::Hybrid => {
-                let depth = candidate_depth(top_k);
-                let dense = self.dense(query, depth).await?;
-                let keywords = self.keywords(query, depth).await?;
-                Ok(rrf(vec![dense, keywords], top_k))
-            }
+            SearchMode::Hybrid => hybrid_search(self, query).await,
         }
     }
 

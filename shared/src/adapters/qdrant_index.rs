@@ -1,7 +1,7 @@
 //! Vector index on a Qdrant server (gRPC): one collection for every knowledge base, with a
 //! `kb_id` tenant index; each chunk is a point (its id is the chunk id) with a dense vector
-//! (cosine) and a BM25 sparse vector (Qdrant applies the IDF), so dense, keyword and hybrid
-//! (server-side RRF) search all run in Qdrant.
+//! (cosine) and a BM25 sparse vector (Qdrant applies the IDF), so dense and keyword search
+//! run in Qdrant (hybrid search fuses the two, [`hybrid_search`]).
 
 use std::collections::HashMap;
 
@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use qdrant_client::qdrant::point_id::PointIdOptions;
 use qdrant_client::qdrant::{
     Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
-    Distance, FieldType, Filter, Fusion, KeywordIndexParamsBuilder, Modifier, PointId, PointStruct, PointsIdsList,
-    PrefetchQueryBuilder, Query, QueryPointsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
+    Distance, FieldType, Filter, KeywordIndexParamsBuilder, Modifier, PointId, PointStruct, PointsIdsList,
+    Query, QueryPointsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
     UpsertPointsBuilder, Vector, VectorInput, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::{Payload, Qdrant};
@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use crate::bm25::Bm25;
 use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
-use crate::ports::{candidate_depth, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+use crate::ports::{hybrid_search, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
 
 use super::payload::{parse_payload, point_payload};
 
@@ -159,6 +159,9 @@ impl VectorIndex for QdrantIndex {
     }
 
     async fn search(&self, query: &IndexQuery) -> Result<Vec<IndexHit>, StoreError> {
+        if query.mode == SearchMode::Hybrid {
+            return hybrid_search(self, query).await;
+        }
         if !self.client.collection_exists(&self.collection).await.map_err(err)? {
             return Ok(Vec::new());
         }
@@ -169,27 +172,13 @@ impl VectorIndex for QdrantIndex {
             Query::new_nearest(VectorInput::new_sparse(q.indices, q.values))
         };
         let mut request = QueryPointsBuilder::new(&self.collection).limit(top_k).with_payload(true);
-        match query.mode {
-            SearchMode::Dense => {
-                request = request.query(Query::new_nearest(query.vector.clone())).using(DENSE).filter(filter);
-                if let Some(t) = query.score_threshold {
-                    request = request.score_threshold(t);
-                }
+        if query.mode == SearchMode::Dense {
+            request = request.query(Query::new_nearest(query.vector.clone())).using(DENSE).filter(filter);
+            if let Some(t) = query.score_threshold {
+                request = request.score_threshold(t);
             }
-            SearchMode::Sparse => request = request.query(sparse()).using(SPARSE).filter(filter),
-            SearchMode::Hybrid => {
-                let depth = candidate_depth(query.top_k.max(1)) as u64;
-                let mut dense = PrefetchQueryBuilder::default()
-                    .query(Query::new_nearest(query.vector.clone()))
-                    .using(DENSE)
-                    .filter(filter.clone())
-                    .limit(depth);
-                if let Some(t) = query.score_threshold {
-                    dense = dense.score_threshold(t);
-                }
-                let keywords = PrefetchQueryBuilder::default().query(sparse()).using(SPARSE).filter(filter).limit(depth);
-                request = request.add_prefetch(dense).add_prefetch(keywords).query(Query::new_fusion(Fusion::Rrf));
-            }
+        } else {
+            request = request.query(sparse()).using(SPARSE).filter(filter);
         }
         let response = self.client.query(request).await.map_err(err)?;
         let mut hits = Vec::with_capacity(response.result.len());

@@ -78,6 +78,12 @@ pub(crate) async fn dense_sparse_hybrid_filters_and_deletes(index: &dyn VectorIn
     q.filter.url_prefix = None;
     q.score_threshold = Some(0.5);
     assert_eq!(index.search(&q).await.unwrap().len(), 1);
+    // With a threshold, hybrid keeps only chunks that clear it in the dense ranking: the
+    // keyword-only match (config) does not slip past it.
+    let mut h = query(kb, unit([1.0, 0.0, 0.0, 0.0]), "configuration options", SearchMode::Hybrid);
+    assert!(index.search(&h).await.unwrap().iter().any(|x| x.id == points[1].id), "without a threshold it is found");
+    h.score_threshold = Some(0.5);
+    assert_eq!(index.search(&h).await.unwrap().iter().map(|x| x.id).collect::<Vec<_>>(), vec![points[0].id]);
 
     index.delete_points(kb, &[points[0].id]).await.unwrap();
     assert_eq!(index.count(kb).await.unwrap(), 2);

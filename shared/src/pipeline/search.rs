@@ -134,16 +134,11 @@ struct Matches {
 }
 
 async fn matching(ctx: &Context, query: &IndexQuery) -> Result<Matches, SearchError> {
-    let mut hits = ctx.index.search(query).await?;
+    // `score_threshold` is a floor on the cosine similarity; fused (hybrid) scores are not
+    // comparable to it, so the index applies it to the dense ranking before fusing
+    // (`ports::hybrid_search`): a keyword-only match does not slip past it.
+    let hits = ctx.index.search(query).await?;
     let exhausted = hits.len() < query.top_k;
-    // `score_threshold` is a floor on the cosine similarity. Fused (RRF) scores are not
-    // comparable to it, so in hybrid mode a result must also clear the floor in the dense
-    // ranking: a keyword-only match does not slip past the threshold.
-    if query.mode == SearchMode::Hybrid && query.score_threshold.is_some() {
-        let dense = IndexQuery { mode: SearchMode::Dense, top_k: candidate_depth(query.top_k), ..query.clone() };
-        let allowed: std::collections::HashSet<ChunkId> = ctx.index.search(&dense).await?.into_iter().map(|h| h.id).collect();
-        hits.retain(|h| allowed.contains(&h.id));
-    }
     Ok(Matches { hits, exhausted })
 }
 

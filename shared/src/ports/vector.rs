@@ -82,6 +82,56 @@ pub fn candidate_depth(top_k: usize) -> usize {
     (top_k * 4).max(50)
 }
 
+/// The rank constant of hybrid search's reciprocal-rank fusion.
+pub const RRF_K: f32 = 20.0;
+/// How much more a rank in the dense ranking counts than the same rank in the keyword one.
+pub const RRF_DENSE_WEIGHT: f32 = 4.0;
+
+/// Fuses a dense and a keyword ranking by weighted reciprocal rank: a chunk scores
+/// `RRF_DENSE_WEIGHT / (RRF_K + rank)` for its rank (1-based) in the dense ranking plus
+/// `1 / (RRF_K + rank)` for its rank in the keyword one; the `top_k` best, best first.
+/// Dense leads and the keywords decide between chunks the model ranks alike (see "Retrieval
+/// quality" in README.md for how the constants were chosen).
+#[must_use]
+pub fn fuse_hybrid(dense: Vec<IndexHit>, keywords: Vec<IndexHit>, top_k: usize) -> Vec<IndexHit> {
+    let mut fused: Vec<IndexHit> = Vec::new();
+    let mut at: std::collections::HashMap<ChunkId, usize> = std::collections::HashMap::new();
+    for (list, weight) in [(dense, RRF_DENSE_WEIGHT), (keywords, 1.0)] {
+        for (rank, hit) in list.into_iter().enumerate() {
+            #[allow(clippy::cast_precision_loss)]
+            let score = weight / (RRF_K + rank as f32 + 1.0);
+            match at.get(&hit.id) {
+                Some(&i) => fused[i].score += score,
+                None => {
+                    at.insert(hit.id, fused.len());
+                    fused.push(IndexHit { score, ..hit });
+                }
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score));
+    fused.truncate(top_k);
+    fused
+}
+
+/// A hybrid search run as a dense and a keyword search of `index`, each `candidate_depth`
+/// deep, fused by [`fuse_hybrid`]. With a `score_threshold` (a floor on the cosine
+/// similarity) only chunks that clear it in the dense ranking are kept, so a keyword-only
+/// match does not slip past it.
+///
+/// # Errors
+/// The index is unreachable.
+pub async fn hybrid_search(index: &dyn VectorIndex, query: &IndexQuery) -> Result<Vec<IndexHit>, StoreError> {
+    let depth = candidate_depth(query.top_k.max(1));
+    let dense = index.search(&IndexQuery { mode: SearchMode::Dense, top_k: depth, ..query.clone() }).await?;
+    let mut keywords = index.search(&IndexQuery { mode: SearchMode::Sparse, top_k: depth, ..query.clone() }).await?;
+    if query.score_threshold.is_some() {
+        let allowed: std::collections::HashSet<ChunkId> = dense.iter().map(|h| h.id).collect();
+        keywords.retain(|h| allowed.contains(&h.id));
+    }
+    Ok(fuse_hybrid(dense, keywords, query.top_k.max(1)))
+}
+
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexHit {
@@ -129,4 +179,50 @@ pub trait VectorIndex: Send + Sync {
     /// # Errors
     /// The index is unreachable.
     async fn finish_kb(&self, kb: KbId) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn hits(ids: &[u128]) -> Vec<IndexHit> {
+        let payload = ChunkPayload {
+            kb_id: KbId(Uuid::nil()),
+            source_id: SourceId(Uuid::nil()),
+            page_id: PageId(Uuid::nil()),
+            url: String::new(),
+            title: None,
+            heading_path: Vec::new(),
+            anchor: None,
+            text: String::new(),
+            index: 0,
+            start: 0,
+            end: 0,
+            token_count: 0,
+        };
+        ids.iter().map(|&n| IndexHit { id: ChunkId(Uuid::from_u128(n)), score: 0.5, payload: payload.clone() }).collect()
+    }
+
+    fn ids(fused: &[IndexHit]) -> Vec<u128> {
+        fused.iter().map(|h| h.id.0.as_u128()).collect()
+    }
+
+    #[test]
+    fn fusion_follows_dense_and_lets_keywords_break_near_ties() {
+        // 3 is third in the dense ranking and first in the keyword one: it overtakes 1 and 2;
+        // 4, found by keywords alone, stays behind every dense match.
+        let fused = fuse_hybrid(hits(&[1, 2, 3]), hits(&[3, 4]), 10);
+        assert_eq!(ids(&fused), [3, 1, 2, 4]);
+        let want = RRF_DENSE_WEIGHT / (RRF_K + 3.0) + 1.0 / (RRF_K + 1.0);
+        assert!((fused[0].score - want).abs() < 1e-6, "{} != {want}", fused[0].score);
+        // The keywords' first does not outrank the dense tenth.
+        let dense: Vec<u128> = (1..=10).collect();
+        let fused = fuse_hybrid(hits(&dense), hits(&[99]), 11);
+        assert_eq!(ids(&fused).last(), Some(&99));
+        assert_eq!(ids(&fuse_hybrid(hits(&dense), hits(&[99]), 3)), [1, 2, 3], "top_k kept");
+        assert!(fuse_hybrid(Vec::new(), Vec::new(), 5).is_empty());
+        assert_eq!(ids(&fuse_hybrid(Vec::new(), hits(&[7, 8]), 5)), [7, 8], "keywords alone when dense finds nothing");
+    }
 }
