@@ -1,6 +1,7 @@
 //! Vector index in-process on qdrant-edge (the Qdrant engine as a library): one shard per
 //! knowledge base under `<data dir>/vectors/<kb_id>`, with a dense vector (cosine) and a
-//! BM25 sparse vector per chunk, so dense and keyword search run here (hybrid search fuses the two, [`hybrid_search`]).
+//! BM25 sparse vector per chunk, so dense and keyword search run here (hybrid search fuses
+//! the two, [`hybrid_search`]).
 //!
 //! The files belong to one process: opening them takes an exclusive lock, and a second
 //! process gets a clear error instead of corrupting the index.
