@@ -166,29 +166,8 @@ fn best_per_page(hits: Vec<IndexHit>, top_k: usize) -> Vec<IndexHit> {
 
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
-
     use super::*;
-    use crate::domain::KbId;
-    use crate::ports::ChunkPayload;
-
-    fn hit(chunk: u128, page: u128, score: f32) -> IndexHit {
-        let payload = ChunkPayload {
-            kb_id: KbId(Uuid::nil()),
-            source_id: SourceId(Uuid::nil()),
-            page_id: PageId(Uuid::from_u128(page)),
-            url: format!("https://example.com/{page}"),
-            title: None,
-            heading_path: Vec::new(),
-            anchor: None,
-            text: String::new(),
-            index: 0,
-            start: 0,
-            end: 0,
-            token_count: 0,
-        };
-        IndexHit { id: ChunkId(Uuid::from_u128(chunk)), score, payload }
-    }
+    use crate::ports::test_hit as hit;
 
     #[test]
     fn best_per_page_keeps_each_pages_first_hit_in_order_up_to_top_k() {

@@ -181,28 +181,33 @@ pub trait VectorIndex: Send + Sync {
     async fn finish_kb(&self, kb: KbId) -> Result<(), StoreError>;
 }
 
+/// A hit of chunk `chunk` on page `page` (at `https://example.com/{page}`), for tests.
+#[cfg(test)]
+pub(crate) fn test_hit(chunk: u128, page: u128, score: f32) -> IndexHit {
+    use uuid::Uuid;
+    let payload = ChunkPayload {
+        kb_id: KbId(Uuid::nil()),
+        source_id: SourceId(Uuid::nil()),
+        page_id: PageId(Uuid::from_u128(page)),
+        url: format!("https://example.com/{page}"),
+        title: None,
+        heading_path: Vec::new(),
+        anchor: None,
+        text: String::new(),
+        index: 0,
+        start: 0,
+        end: 0,
+        token_count: 0,
+    };
+    IndexHit { id: ChunkId(Uuid::from_u128(chunk)), score, payload }
+}
+
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
-
     use super::*;
 
     fn hits(ids: &[u128]) -> Vec<IndexHit> {
-        let payload = ChunkPayload {
-            kb_id: KbId(Uuid::nil()),
-            source_id: SourceId(Uuid::nil()),
-            page_id: PageId(Uuid::nil()),
-            url: String::new(),
-            title: None,
-            heading_path: Vec::new(),
-            anchor: None,
-            text: String::new(),
-            index: 0,
-            start: 0,
-            end: 0,
-            token_count: 0,
-        };
-        ids.iter().map(|&n| IndexHit { id: ChunkId(Uuid::from_u128(n)), score: 0.5, payload: payload.clone() }).collect()
+        ids.iter().map(|&n| test_hit(n, 0, 0.5)).collect()
     }
 
     fn ids(fused: &[IndexHit]) -> Vec<u128> {
