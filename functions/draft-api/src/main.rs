@@ -10,8 +10,16 @@ use kb_shared::wiring::Roles;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
+    #[allow(unsafe_code)]
+    // SAFETY: no other thread exists yet (the runtime starts below).
+    unsafe {
+        kb_shared::adapters::candle_embedder::fix_thread_count();
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+}
+
+async fn run() -> Result<(), lambda_http::Error> {
     lambda::init_logging();
     let settings = Settings::from_env()?.for_server();
     let state = ApiState::from_settings(settings, Roles::ALL).await?;

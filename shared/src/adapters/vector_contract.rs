@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::domain::{ChunkId, KbId, PageId, SearchMode, SourceId};
-use crate::ports::{ChunkPayload, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
+use crate::ports::{hybrid_search, ChunkPayload, IndexPoint, IndexQuery, SearchFilter, VectorIndex};
 
 pub(crate) fn point(kb: KbId, source: SourceId, n: u128, url: &str, text: &str, vector: Vec<f32>) -> IndexPoint {
     IndexPoint {
@@ -67,6 +67,21 @@ pub(crate) async fn dense_sparse_hybrid_filters_and_deletes(index: &dyn VectorIn
     assert_eq!(hits.len(), 3);
     let top2: Vec<_> = hits[..2].iter().map(|h| h.id).collect();
     assert!(top2.contains(&points[0].id) && top2.contains(&points[2].id), "{top2:?}");
+    // An adapter may fuse in its own way (in one pass, payloads read last): the results are
+    // those of the fusion over its dense and keyword searches, scores and payloads included.
+    for (vector, text) in [(unit([1.0, 0.0, 0.2, 0.0]), "release news"), (unit([0.1, 1.0, 0.0, 0.3]), "install news")] {
+        let q = query(kb, vector, text, SearchMode::Hybrid);
+        let own = index.search(&q).await.unwrap();
+        let fused = hybrid_search(index, &q).await.unwrap();
+        assert_eq!(own.iter().map(|h| h.id).collect::<Vec<_>>(), fused.iter().map(|h| h.id).collect::<Vec<_>>(), "{text}");
+        for (a, b) in own.iter().zip(&fused) {
+            assert!((a.score - b.score).abs() < 1e-6 && a.payload == b.payload, "{text}: {a:?} != {b:?}");
+        }
+    }
+    let mut q = query(kb, unit([1.0, 0.0, 0.2, 0.0]), "release news", SearchMode::Hybrid);
+    q.filter.url_prefix = Some("https://e.com/docs".into());
+    let hits = index.search(&q).await.unwrap();
+    assert!(hits.len() == 2 && hits.iter().all(|h| h.payload.url.starts_with("https://e.com/docs/")), "{hits:?}");
 
     let mut q = query(kb, unit([0.0, 0.0, 1.0, 0.0]), "", SearchMode::Dense);
     q.filter.source_ids = vec![s1];

@@ -136,7 +136,7 @@ struct Matches {
 async fn matching(ctx: &Context, query: &IndexQuery) -> Result<Matches, SearchError> {
     // `score_threshold` is a floor on the cosine similarity; fused (hybrid) scores are not
     // comparable to it, so the index applies it to the dense ranking before fusing
-    // (`ports::hybrid_search`): a keyword-only match does not slip past it.
+    // (`ports::fuse_hybrid`): a keyword-only match does not slip past it.
     let hits = ctx.index.search(query).await?;
     let exhausted = hits.len() < query.top_k;
     Ok(Matches { hits, exhausted })

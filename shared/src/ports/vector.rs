@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -87,29 +89,32 @@ pub const RRF_K: f32 = 20.0;
 /// How much more a rank in the dense ranking counts than the same rank in the keyword one.
 pub const RRF_DENSE_WEIGHT: f32 = 4.0;
 
-/// Fuses a dense and a keyword ranking by weighted reciprocal rank: a chunk scores
-/// `RRF_DENSE_WEIGHT / (RRF_K + rank)` for its rank (1-based) in the dense ranking plus
-/// `1 / (RRF_K + rank)` for its rank in the keyword one; the `top_k` best, best first.
+/// Fuses a dense and a keyword ranking of chunks (ids, best first) by weighted reciprocal
+/// rank: a chunk scores `RRF_DENSE_WEIGHT / (RRF_K + rank)` for its rank (1-based) in the
+/// dense ranking plus `1 / (RRF_K + rank)` for its rank in the keyword one. With
+/// `dense_only` (a thresholded search: the floor applies to the dense ranking) a chunk the
+/// keywords alone found is left out. The `top_k` best with their fused scores, best first.
 /// Dense leads and the keywords decide between chunks the model ranks alike (see "Retrieval
 /// quality" in README.md for how the constants were chosen).
 #[must_use]
-pub fn fuse_hybrid(dense: Vec<IndexHit>, keywords: Vec<IndexHit>, top_k: usize) -> Vec<IndexHit> {
-    let mut fused: Vec<IndexHit> = Vec::new();
-    let mut at: std::collections::HashMap<ChunkId, usize> = std::collections::HashMap::new();
+pub fn fuse_hybrid(dense: &[ChunkId], keywords: &[ChunkId], dense_only: bool, top_k: usize) -> Vec<(ChunkId, f32)> {
+    let mut fused: Vec<(ChunkId, f32)> = Vec::with_capacity(dense.len() + keywords.len());
+    let mut at: HashMap<ChunkId, usize> = HashMap::with_capacity(fused.capacity());
     for (list, weight) in [(dense, RRF_DENSE_WEIGHT), (keywords, 1.0)] {
-        for (rank, hit) in list.into_iter().enumerate() {
+        for (rank, &id) in list.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]
             let score = weight / (RRF_K + rank as f32 + 1.0);
-            match at.get(&hit.id) {
-                Some(&i) => fused[i].score += score,
+            match at.get(&id) {
+                Some(&i) => fused[i].1 += score,
+                None if dense_only && weight != RRF_DENSE_WEIGHT => {}
                 None => {
-                    at.insert(hit.id, fused.len());
-                    fused.push(IndexHit { score, ..hit });
+                    at.insert(id, fused.len());
+                    fused.push((id, score));
                 }
             }
         }
     }
-    fused.sort_by(|a, b| b.score.total_cmp(&a.score));
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
     fused.truncate(top_k);
     fused
 }
@@ -124,12 +129,14 @@ pub fn fuse_hybrid(dense: Vec<IndexHit>, keywords: Vec<IndexHit>, top_k: usize) 
 pub async fn hybrid_search(index: &dyn VectorIndex, query: &IndexQuery) -> Result<Vec<IndexHit>, StoreError> {
     let depth = candidate_depth(query.top_k.max(1));
     let dense = index.search(&IndexQuery { mode: SearchMode::Dense, top_k: depth, ..query.clone() }).await?;
-    let mut keywords = index.search(&IndexQuery { mode: SearchMode::Sparse, top_k: depth, ..query.clone() }).await?;
-    if query.score_threshold.is_some() {
-        let allowed: std::collections::HashSet<ChunkId> = dense.iter().map(|h| h.id).collect();
-        keywords.retain(|h| allowed.contains(&h.id));
-    }
-    Ok(fuse_hybrid(dense, keywords, query.top_k.max(1)))
+    let keywords = index.search(&IndexQuery { mode: SearchMode::Sparse, top_k: depth, ..query.clone() }).await?;
+    let ids = |hits: &[IndexHit]| hits.iter().map(|h| h.id).collect::<Vec<_>>();
+    let fused = fuse_hybrid(&ids(&dense), &ids(&keywords), query.score_threshold.is_some(), query.top_k.max(1));
+    let mut payloads: HashMap<ChunkId, ChunkPayload> = keywords.into_iter().chain(dense).map(|h| (h.id, h.payload)).collect();
+    Ok(fused
+        .into_iter()
+        .filter_map(|(id, score)| payloads.remove(&id).map(|payload| IndexHit { id, score, payload }))
+        .collect())
 }
 
 /// One search result.
@@ -206,28 +213,36 @@ pub(crate) fn test_hit(chunk: u128, page: u128, score: f32) -> IndexHit {
 mod tests {
     use super::*;
 
-    fn hits(ids: &[u128]) -> Vec<IndexHit> {
-        ids.iter().map(|&n| test_hit(n, 0, 0.5)).collect()
+    fn ids(ns: &[u128]) -> Vec<ChunkId> {
+        ns.iter().map(|&n| ChunkId(uuid::Uuid::from_u128(n))).collect()
     }
 
-    fn ids(fused: &[IndexHit]) -> Vec<u128> {
-        fused.iter().map(|h| h.id.0.as_u128()).collect()
+    fn order(fused: &[(ChunkId, f32)]) -> Vec<u128> {
+        fused.iter().map(|(id, _)| id.0.as_u128()).collect()
     }
 
     #[test]
     fn fusion_follows_dense_and_lets_keywords_break_near_ties() {
         // 3 is third in the dense ranking and first in the keyword one: it overtakes 1 and 2;
         // 4, found by keywords alone, stays behind every dense match.
-        let fused = fuse_hybrid(hits(&[1, 2, 3]), hits(&[3, 4]), 10);
-        assert_eq!(ids(&fused), [3, 1, 2, 4]);
+        let fused = fuse_hybrid(&ids(&[1, 2, 3]), &ids(&[3, 4]), false, 10);
+        assert_eq!(order(&fused), [3, 1, 2, 4]);
         let want = RRF_DENSE_WEIGHT / (RRF_K + 3.0) + 1.0 / (RRF_K + 1.0);
-        assert!((fused[0].score - want).abs() < 1e-6, "{} != {want}", fused[0].score);
+        assert!((fused[0].1 - want).abs() < 1e-6, "{} != {want}", fused[0].1);
         // The keywords' first does not outrank the dense tenth.
         let dense: Vec<u128> = (1..=10).collect();
-        let fused = fuse_hybrid(hits(&dense), hits(&[99]), 11);
-        assert_eq!(ids(&fused).last(), Some(&99));
-        assert_eq!(ids(&fuse_hybrid(hits(&dense), hits(&[99]), 3)), [1, 2, 3], "top_k kept");
-        assert!(fuse_hybrid(Vec::new(), Vec::new(), 5).is_empty());
-        assert_eq!(ids(&fuse_hybrid(Vec::new(), hits(&[7, 8]), 5)), [7, 8], "keywords alone when dense finds nothing");
+        let fused = fuse_hybrid(&ids(&dense), &ids(&[99]), false, 11);
+        assert_eq!(order(&fused).last(), Some(&99));
+        assert_eq!(order(&fuse_hybrid(&ids(&dense), &ids(&[99]), false, 3)), [1, 2, 3], "top_k kept");
+        assert!(fuse_hybrid(&[], &[], false, 5).is_empty());
+        assert_eq!(order(&fuse_hybrid(&[], &ids(&[7, 8]), false, 5)), [7, 8], "keywords alone when dense finds nothing");
+    }
+
+    #[test]
+    fn thresholded_fusion_keeps_only_what_the_dense_ranking_found() {
+        // 4 and 5 are keyword-only matches: left out; 3's keyword rank still counts.
+        let fused = fuse_hybrid(&ids(&[1, 2, 3]), &ids(&[4, 3, 5]), true, 10);
+        assert_eq!(order(&fused), [3, 1, 2]);
+        assert!(fuse_hybrid(&[], &ids(&[7, 8]), true, 5).is_empty());
     }
 }
