@@ -26,7 +26,7 @@ use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
 use super::payload::{parse_payload, point_payload};
 use crate::ports::{
-    candidate_depth, fuse_hybrid, hybrid_search, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex,
+    candidate_depth, fuse_hybrid, ChunkPayload, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex,
 };
 
 const DENSE: &str = "dense";
@@ -161,6 +161,7 @@ impl EdgeVectorIndex {
         let dense = QueryRequest { limit: depth, ..self.request(query, SearchMode::Dense)? };
         let keywords = QueryRequest { limit: depth, ..self.request(query, SearchMode::Sparse)? };
         let dense_only = query.score_threshold.is_some();
+        let prefix = query.filter.url_prefix.clone();
         blocking(move || {
             let shard = shard.read().expect("shard lock");
             let ids = |request: QueryRequest| -> Result<Vec<ChunkId>, StoreError> {
@@ -173,7 +174,10 @@ impl EdgeVectorIndex {
             let mut payloads = HashMap::with_capacity(wanted.len());
             for r in records.map_err(edge_err)? {
                 let PointId::Uuid(id) = r.id else { continue };
-                payloads.insert(ChunkId(id), parse_payload(edge_json::Value::Object(r.payload.unwrap_or_default().0))?);
+                let payload = parse_payload(edge_json::Value::Object(r.payload.unwrap_or_default().0))?;
+                if within(prefix.as_deref(), &payload) {
+                    payloads.insert(ChunkId(id), payload);
+                }
             }
             Ok(fused
                 .into_iter()
@@ -188,6 +192,12 @@ impl EdgeVectorIndex {
             .map(|v| edge_json::from_value::<Filter>(edge_json::to_value(v).map_err(edge_err)?).map_err(edge_err))
             .transpose()
     }
+}
+
+/// Whether a chunk's page is under the URL prefix of a search filter, checked on the payload
+/// as well as by the index's filter on the stored URL prefixes (which match at path segments).
+fn within(prefix: Option<&str>, payload: &ChunkPayload) -> bool {
+    prefix.is_none_or(|pre| payload.url.starts_with(pre))
 }
 
 fn nearest(vector: VectorInternal, using: &str) -> ScoringQuery {
@@ -232,9 +242,7 @@ impl VectorIndex for EdgeVectorIndex {
 
     async fn search(&self, query: &IndexQuery) -> Result<Vec<IndexHit>, StoreError> {
         if query.mode == SearchMode::Hybrid {
-            // The prefix filter is checked again on each payload (below), so with one the
-            // fusion needs the candidates' payloads.
-            return if query.filter.url_prefix.is_some() { hybrid_search(self, query).await } else { self.hybrid(query).await };
+            return self.hybrid(query).await;
         }
         let Some(shard) = self.shard(query.kb_id, None)? else { return Ok(Vec::new()) };
         let request = QueryRequest {
@@ -249,10 +257,9 @@ impl VectorIndex for EdgeVectorIndex {
             for p in points {
                 let PointId::Uuid(id) = p.id else { continue };
                 let payload = parse_payload(edge_json::Value::Object(p.payload.unwrap_or_default().0))?;
-                if prefix.as_deref().is_some_and(|pre| !payload.url.starts_with(pre)) {
-                    continue;
+                if within(prefix.as_deref(), &payload) {
+                    hits.push(IndexHit { id: ChunkId(id), score: p.score, payload });
                 }
-                hits.push(IndexHit { id: ChunkId(id), score: p.score, payload });
             }
             Ok(hits)
         })

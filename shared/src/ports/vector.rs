@@ -100,13 +100,13 @@ pub const RRF_DENSE_WEIGHT: f32 = 4.0;
 pub fn fuse_hybrid(dense: &[ChunkId], keywords: &[ChunkId], dense_only: bool, top_k: usize) -> Vec<(ChunkId, f32)> {
     let mut fused: Vec<(ChunkId, f32)> = Vec::with_capacity(dense.len() + keywords.len());
     let mut at: HashMap<ChunkId, usize> = HashMap::with_capacity(fused.capacity());
-    for (list, weight) in [(dense, RRF_DENSE_WEIGHT), (keywords, 1.0)] {
+    for (list, weight, adds) in [(dense, RRF_DENSE_WEIGHT, true), (keywords, 1.0, !dense_only)] {
         for (rank, &id) in list.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]
             let score = weight / (RRF_K + rank as f32 + 1.0);
             match at.get(&id) {
                 Some(&i) => fused[i].1 += score,
-                None if dense_only && weight != RRF_DENSE_WEIGHT => {}
+                None if !adds => {}
                 None => {
                     at.insert(id, fused.len());
                     fused.push((id, score));
