@@ -26,7 +26,7 @@ use crate::domain::{ChunkId, KbId, SearchMode};
 use crate::error::StoreError;
 use super::payload::{parse_payload, point_payload};
 use crate::ports::{
-    candidate_depth, fuse_hybrid, ChunkPayload, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex,
+    candidate_depth, fuse_hybrid, fused_hits, ChunkPayload, IndexHit, IndexPoint, IndexQuery, SearchFilter, VectorIndex,
 };
 
 const DENSE: &str = "dense";
@@ -179,10 +179,7 @@ impl EdgeVectorIndex {
                     payloads.insert(ChunkId(id), payload);
                 }
             }
-            Ok(fused
-                .into_iter()
-                .filter_map(|(id, score)| payloads.remove(&id).map(|payload| IndexHit { id, score, payload }))
-                .collect())
+            Ok(fused_hits(fused, payloads))
         })
         .await
     }

@@ -132,11 +132,17 @@ pub async fn hybrid_search(index: &dyn VectorIndex, query: &IndexQuery) -> Resul
     let keywords = index.search(&IndexQuery { mode: SearchMode::Sparse, top_k: depth, ..query.clone() }).await?;
     let ids = |hits: &[IndexHit]| hits.iter().map(|h| h.id).collect::<Vec<_>>();
     let fused = fuse_hybrid(&ids(&dense), &ids(&keywords), query.score_threshold.is_some(), query.top_k.max(1));
-    let mut payloads: HashMap<ChunkId, ChunkPayload> = keywords.into_iter().chain(dense).map(|h| (h.id, h.payload)).collect();
-    Ok(fused
+    Ok(fused_hits(fused, keywords.into_iter().chain(dense).map(|h| (h.id, h.payload)).collect()))
+}
+
+/// The hits of a fusion ([`fuse_hybrid`]): each kept chunk with its fused score and payload,
+/// in the fused order; a chunk without a payload in `payloads` is left out.
+#[must_use]
+pub fn fused_hits(fused: Vec<(ChunkId, f32)>, mut payloads: HashMap<ChunkId, ChunkPayload>) -> Vec<IndexHit> {
+    fused
         .into_iter()
         .filter_map(|(id, score)| payloads.remove(&id).map(|payload| IndexHit { id, score, payload }))
-        .collect())
+        .collect()
 }
 
 /// One search result.
