@@ -173,10 +173,8 @@ impl EdgeVectorIndex {
             let records = shard.retrieve(&wanted, Some(WithPayloadInterface::Bool(true)), Some(WithVector::Bool(false)));
             let mut payloads = HashMap::with_capacity(wanted.len());
             for r in records.map_err(edge_err)? {
-                let PointId::Uuid(id) = r.id else { continue };
-                let payload = parse_payload(edge_json::Value::Object(r.payload.unwrap_or_default().0))?;
-                if within(prefix.as_deref(), &payload) {
-                    payloads.insert(ChunkId(id), payload);
+                if let Some((id, payload)) = chunk_of(r.id, r.payload.unwrap_or_default().0, prefix.as_deref())? {
+                    payloads.insert(id, payload);
                 }
             }
             Ok(fused_hits(fused, payloads))
@@ -191,10 +189,17 @@ impl EdgeVectorIndex {
     }
 }
 
-/// Whether a chunk's page is under the URL prefix of a search filter, checked on the payload
-/// as well as by the index's filter on the stored URL prefixes (which match at path segments).
-fn within(prefix: Option<&str>, payload: &ChunkPayload) -> bool {
-    prefix.is_none_or(|pre| payload.url.starts_with(pre))
+/// A stored point as a chunk: its id and payload, or `None` when its id is not a chunk id or
+/// its page is not under the URL prefix of the search (checked on the payload as well as by
+/// the index's filter on the stored URL prefixes, which match at path segments).
+fn chunk_of(
+    id: PointId,
+    payload: edge_json::Map<String, edge_json::Value>,
+    prefix: Option<&str>,
+) -> Result<Option<(ChunkId, ChunkPayload)>, StoreError> {
+    let PointId::Uuid(id) = id else { return Ok(None) };
+    let payload = parse_payload(edge_json::Value::Object(payload))?;
+    Ok(prefix.is_none_or(|pre| payload.url.starts_with(pre)).then_some((ChunkId(id), payload)))
 }
 
 fn nearest(vector: VectorInternal, using: &str) -> ScoringQuery {
@@ -252,10 +257,8 @@ impl VectorIndex for EdgeVectorIndex {
             let points = shard.read().expect("shard lock").query(request).map_err(edge_err)?;
             let mut hits = Vec::with_capacity(points.len());
             for p in points {
-                let PointId::Uuid(id) = p.id else { continue };
-                let payload = parse_payload(edge_json::Value::Object(p.payload.unwrap_or_default().0))?;
-                if within(prefix.as_deref(), &payload) {
-                    hits.push(IndexHit { id: ChunkId(id), score: p.score, payload });
+                if let Some((id, payload)) = chunk_of(p.id, p.payload.unwrap_or_default().0, prefix.as_deref())? {
+                    hits.push(IndexHit { id, score: p.score, payload });
                 }
             }
             Ok(hits)
