@@ -11,6 +11,7 @@
 
 mod bert;
 mod kernels;
+mod matmul;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use serde::Deserialize;
 
 use super::kernels::{layer_norm_row, AddLayerNorm, BiasAdd, BiasGelu, ScaledSoftmax};
+use super::matmul::{Kernel, PackedMatrix};
 
 #[derive(Deserialize)]
 struct Config {
@@ -27,18 +28,41 @@ fn default_eps() -> f64 {
     1e-12
 }
 
+/// A dense layer's weight, `[in, out]`: packed for this CPU's kernel, or candle's tensor
+/// where there is none (see [`super::matmul`]).
+enum Weight {
+    Packed(PackedMatrix),
+    Tensor(Tensor),
+}
+
+impl Weight {
+    fn new(transposed: Tensor, kernel: Option<Kernel>) -> Result<Self> {
+        Ok(match kernel {
+            Some(kernel) => Self::Packed(PackedMatrix::new(&transposed, kernel)?),
+            None => Self::Tensor(transposed),
+        })
+    }
+
+    /// `x · W`.
+    fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Packed(packed) => packed.matmul(x),
+            Self::Tensor(w) => x.matmul(w),
+        }
+    }
+}
+
 struct Linear {
-    /// Transposed weight, `[in, out]`, contiguous.
-    weight_t: Tensor,
+    weight: Weight,
     bias: Tensor,
 }
 
 struct Layer {
     qkv: Linear,
-    attention_out: Tensor,
+    attention_out: Weight,
     attention_norm: AddLayerNorm,
     intermediate: Linear,
-    output: Tensor,
+    output: Weight,
     output_norm: AddLayerNorm,
 }
 
@@ -85,8 +109,9 @@ impl Weights {
         self.get(&format!("{name}.weight"))?.t()?.contiguous()
     }
 
-    fn linear(&self, name: &str) -> Result<Linear> {
-        Ok(Linear { weight_t: self.transposed(name)?, bias: self.get(&format!("{name}.bias"))? })
+    /// A dense layer's transposed weight and its bias.
+    fn linear(&self, name: &str) -> Result<(Tensor, Tensor)> {
+        Ok((self.transposed(name)?, self.get(&format!("{name}.bias"))?))
     }
 
     fn add_norm(&self, dense: &str, norm: &str, eps: f64) -> Result<AddLayerNorm> {
@@ -105,6 +130,14 @@ impl BertModel {
     /// # Errors
     /// Files missing, or weights not of a BERT encoder.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, Kernel::detect())
+    }
+
+    /// [`Self::load`] with the dense layers' products on `kernel` (candle's for `None`).
+    ///
+    /// # Errors
+    /// Files missing, weights not of a BERT encoder, or the CPU cannot run `kernel`.
+    pub fn load_with(dir: &Path, device: &Device, kernel: Option<Kernel>) -> Result<Self> {
         let config: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json"))?)
             .map_err(|e| candle_core::Error::Msg(format!("config.json: {e}")))?;
         if matches!(config.hidden_act.as_deref(), Some(act) if act != "gelu") {
@@ -125,15 +158,16 @@ impl BertModel {
             let k = w.linear(&format!("{p}.attention.self.key"))?;
             let v = w.linear(&format!("{p}.attention.self.value"))?;
             let qkv = Linear {
-                weight_t: Tensor::cat(&[&q.weight_t, &k.weight_t, &v.weight_t], 1)?.contiguous()?,
-                bias: Tensor::cat(&[&q.bias, &k.bias, &v.bias], 0)?,
+                weight: Weight::new(Tensor::cat(&[&q.0, &k.0, &v.0], 1)?.contiguous()?, kernel)?,
+                bias: Tensor::cat(&[&q.1, &k.1, &v.1], 0)?,
             };
+            let (intermediate, intermediate_bias) = w.linear(&format!("{p}.intermediate.dense"))?;
             layers.push(Layer {
                 qkv,
-                attention_out: w.transposed(&format!("{p}.attention.output.dense"))?,
+                attention_out: Weight::new(w.transposed(&format!("{p}.attention.output.dense"))?, kernel)?,
                 attention_norm: w.add_norm(&format!("{p}.attention.output.dense"), &format!("{p}.attention.output.LayerNorm"), eps)?,
-                intermediate: w.linear(&format!("{p}.intermediate.dense"))?,
-                output: w.transposed(&format!("{p}.output.dense"))?,
+                intermediate: Linear { weight: Weight::new(intermediate, kernel)?, bias: intermediate_bias },
+                output: Weight::new(w.transposed(&format!("{p}.output.dense"))?, kernel)?,
                 output_norm: w.add_norm(&format!("{p}.output.dense"), &format!("{p}.output.LayerNorm"), eps)?,
             });
         }
@@ -198,7 +232,7 @@ impl BertModel {
         let head_dim = self.hidden / self.heads;
         let scale = 1.0 / (head_dim as f32).sqrt();
         for layer in &self.layers {
-            let qkv = x.matmul(&layer.qkv.weight_t)?.apply_op2_no_bwd(&layer.qkv.bias, &BiasAdd)?;
+            let qkv = layer.qkv.weight.apply(&x)?.apply_op2_no_bwd(&layer.qkv.bias, &BiasAdd)?;
             let mut contexts = Vec::with_capacity(lens.len());
             let mut offset = 0;
             for &n in &lens {
@@ -216,9 +250,9 @@ impl BertModel {
                 contexts.push(context);
             }
             let context = Tensor::cat(&contexts, 0)?;
-            let attended = context.matmul(&layer.attention_out)?.apply_op2_no_bwd(&x, &layer.attention_norm)?;
-            let hidden = attended.matmul(&layer.intermediate.weight_t)?.apply_op2_no_bwd(&layer.intermediate.bias, &BiasGelu)?;
-            x = hidden.matmul(&layer.output)?.apply_op2_no_bwd(&attended, &layer.output_norm)?;
+            let attended = layer.attention_out.apply(&context)?.apply_op2_no_bwd(&x, &layer.attention_norm)?;
+            let hidden = layer.intermediate.weight.apply(&attended)?.apply_op2_no_bwd(&layer.intermediate.bias, &BiasGelu)?;
+            x = layer.output.apply(&hidden)?.apply_op2_no_bwd(&attended, &layer.output_norm)?;
         }
         Ok(x)
     }

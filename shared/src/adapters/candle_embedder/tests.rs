@@ -72,3 +72,31 @@ fn missing_model_files_are_named() {
     assert!(err.contains("config.json is missing"), "{err}");
     assert!(err.contains("KB_MODEL_DIR"), "{err}");
 }
+
+#[test]
+fn packed_kernels_embed_as_candle_does() {
+    use super::matmul::Kernel;
+    let r = reference();
+    let info = ModelDir::open(&model_dir()).unwrap();
+    let tokenizer = info.tokenizer(true).unwrap();
+    let ids: Vec<Vec<u32>> = r.texts.iter().map(|t| tokenizer.encode(t.as_str(), true).unwrap().get_ids().to_vec()).collect();
+    // A short query on its own (the packed kernels' case) and every reference text in one pass.
+    let passes: Vec<Vec<&[u32]>> = vec![vec![ids[0].as_slice()], ids.iter().map(Vec::as_slice).collect()];
+    let embed = |kernel: Option<Kernel>| -> Vec<Vec<Vec<f32>>> {
+        let model = BertModel::load_with(&info.dir, &Device::Cpu, kernel).unwrap();
+        passes.iter().map(|texts| model.sentence_embeddings(texts, false, true).unwrap()).collect()
+    };
+    let candle = embed(None);
+    let kernels: Vec<Kernel> = [Kernel::Avx512, Kernel::Avx2].into_iter().filter(|k| k.available()).collect();
+    if kernels.is_empty() {
+        eprintln!("NOTICE: this CPU has no packed kernel: the embedder runs candle's product only");
+    }
+    for kernel in kernels {
+        for (pass, want) in embed(Some(kernel)).iter().zip(&candle) {
+            assert_eq!(pass.len(), want.len());
+            for (i, (g, w)) in pass.iter().zip(want).enumerate() {
+                assert!(cosine(g, w) > 0.99999, "{kernel:?}, text {i}: cosine {}", cosine(g, w));
+            }
+        }
+    }
+}
