@@ -34,6 +34,19 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Which matrix-product kernel the embedder's dense layers run (`KB_EMBED_KERNEL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbedKernel {
+    /// The best this CPU has: AVX-512, else AVX2 + FMA, else candle's product.
+    Auto,
+    /// Packed weights, AVX-512 (an error on a CPU without it).
+    Avx512,
+    /// Packed weights, AVX2 + FMA (an error on a CPU without them).
+    Avx2,
+    /// candle's general matrix product.
+    Candle,
+}
+
 /// Which vector index a process uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VectorIndexKind {
@@ -63,6 +76,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `KB_MODEL_DIR`: the embedding model directory.
     pub model_dir: PathBuf,
+    /// `KB_EMBED_KERNEL`: the embedder's matrix-product kernel.
+    pub embed_kernel: EmbedKernel,
     /// `KB_USER_AGENT`: sent with every crawler request.
     pub user_agent: String,
     /// `KB_FETCH_TIMEOUT_SECS`: per-page request timeout.
@@ -161,6 +176,7 @@ impl Settings {
         Ok(Self {
             data_dir,
             model_dir,
+            embed_kernel: embed_kernel(&get)?,
             user_agent: get("KB_USER_AGENT").unwrap_or_else(|| {
                 format!("kb-crawler/{} (+https://github.com/kb-builder/kb)", env!("CARGO_PKG_VERSION"))
             }),
@@ -269,6 +285,19 @@ fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>,
             var: "DATABASE_URL".to_owned(),
             message: "expected a postgres:// or sqlite:// URL".to_owned(),
         })
+    }
+}
+
+fn embed_kernel(get: &impl Fn(&str) -> Option<String>) -> Result<EmbedKernel, SettingsError> {
+    match get("KB_EMBED_KERNEL").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "auto") => Ok(EmbedKernel::Auto),
+        Some("avx512") => Ok(EmbedKernel::Avx512),
+        Some("avx2") => Ok(EmbedKernel::Avx2),
+        Some("candle") => Ok(EmbedKernel::Candle),
+        Some(other) => Err(SettingsError {
+            var: "KB_EMBED_KERNEL".to_owned(),
+            message: format!("expected auto, avx512, avx2 or candle, got {other:?}"),
+        }),
     }
 }
 
@@ -395,6 +424,12 @@ mod tests {
         assert_eq!(with(&[("KB_VECTOR_INDEX", "qdrant")]).unwrap_err().var, "KB_VECTOR_INDEX");
         assert_eq!(with(&[("KB_VECTOR_INDEX", "pgvector")]).unwrap_err().var, "KB_VECTOR_INDEX");
         assert_eq!(with(&[("KB_VECTOR_INDEX", "milvus")]).unwrap_err().var, "KB_VECTOR_INDEX");
+        assert_eq!(with(&[]).unwrap().embed_kernel, EmbedKernel::Auto);
+        assert_eq!(with(&[("KB_EMBED_KERNEL", " AVX2 ")]).unwrap().embed_kernel, EmbedKernel::Avx2);
+        assert_eq!(with(&[("KB_EMBED_KERNEL", "candle")]).unwrap().embed_kernel, EmbedKernel::Candle);
+        let err = with(&[("KB_EMBED_KERNEL", "sse")]).unwrap_err();
+        assert_eq!(err.var, "KB_EMBED_KERNEL");
+        assert!(err.message.contains("expected auto, avx512, avx2 or candle"), "{}", err.message);
         assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
         assert_eq!(with(&[("KB_CRAWL_QUEUE_URL", "http://q/1")]).unwrap_err().var, "KB_CHUNK_QUEUE_URL");
         let s = with(&[("KB_CRAWL_QUEUE_URL", "a"), ("KB_CHUNK_QUEUE_URL", "b"), ("KB_EMBED_QUEUE_URL", "c")]).unwrap();

@@ -178,7 +178,7 @@ pub async fn index(settings: &Settings, pg: Option<&PgPool>) -> Result<Arc<dyn V
 #[cfg(feature = "candle")]
 pub fn embedder(settings: &Settings) -> Result<Arc<dyn crate::ports::Embedder>, WiringError> {
     let info = ModelDir::open(&settings.model_dir)?;
-    Ok(Arc::new(crate::adapters::candle_embedder::CandleEmbedder::load(info)?))
+    Ok(Arc::new(crate::adapters::candle_embedder::CandleEmbedder::load_with(info, settings.embed_kernel)?))
 }
 
 /// The chunker (it needs the model's tokenizer, not the model).

@@ -19,9 +19,11 @@ use async_trait::async_trait;
 use candle_core::Device;
 
 use crate::ports::{EmbedError, Embedder, TextKind};
+use crate::settings::EmbedKernel;
 use crate::tokens::{ModelDir, Pooling};
 
 pub use bert::BertModel;
+use matmul::Kernel;
 
 /// Tokens of one forward pass at most (several texts of similar length share it).
 const TOKENS_PER_PASS: usize = 1024;
@@ -62,8 +64,30 @@ impl CandleEmbedder {
     /// # Errors
     /// Files missing or not a BERT-family model.
     pub fn load(info: ModelDir) -> Result<Self, EmbedError> {
+        Self::load_with(info, EmbedKernel::Auto)
+    }
+
+    /// [`Self::load`] with the dense layers on `kernel` (`KB_EMBED_KERNEL`).
+    ///
+    /// # Errors
+    /// Files missing, not a BERT-family model, or the CPU cannot run `kernel`.
+    pub fn load_with(info: ModelDir, kernel: EmbedKernel) -> Result<Self, EmbedError> {
+        let kernel = match kernel {
+            EmbedKernel::Auto => Kernel::detect(),
+            EmbedKernel::Candle => None,
+            EmbedKernel::Avx512 | EmbedKernel::Avx2 => {
+                let wanted = if kernel == EmbedKernel::Avx512 { Kernel::Avx512 } else { Kernel::Avx2 };
+                if !wanted.available() {
+                    return Err(EmbedError::Unavailable(format!(
+                        "KB_EMBED_KERNEL={}: this CPU does not have the instructions (use auto)",
+                        if wanted == Kernel::Avx512 { "avx512" } else { "avx2" }
+                    )));
+                }
+                Some(wanted)
+            }
+        };
         let tokenizer = info.tokenizer(true).map_err(|e| EmbedError::Unavailable(e.to_string()))?;
-        let model = BertModel::load(&info.dir, &Device::Cpu).map_err(|e| {
+        let model = BertModel::load_with(&info.dir, &Device::Cpu, kernel).map_err(|e| {
             EmbedError::Unavailable(format!("loading {}: {e}", info.dir.join("model.safetensors").display()))
         })?;
         if model.hidden_size() != info.hidden_size {
