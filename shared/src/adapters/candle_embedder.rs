@@ -72,19 +72,20 @@ impl CandleEmbedder {
     /// # Errors
     /// Files missing, not a BERT-family model, or the CPU cannot run `kernel`.
     pub fn load_with(info: ModelDir, kernel: EmbedKernel) -> Result<Self, EmbedError> {
+        let required = |wanted: Kernel, name: &str| {
+            if wanted.available() {
+                Ok(Some(wanted))
+            } else {
+                Err(EmbedError::Unavailable(format!(
+                    "KB_EMBED_KERNEL={name}: this CPU does not have the instructions (use auto)"
+                )))
+            }
+        };
         let kernel = match kernel {
             EmbedKernel::Auto => Kernel::detect(),
             EmbedKernel::Candle => None,
-            EmbedKernel::Avx512 | EmbedKernel::Avx2 => {
-                let wanted = if kernel == EmbedKernel::Avx512 { Kernel::Avx512 } else { Kernel::Avx2 };
-                if !wanted.available() {
-                    return Err(EmbedError::Unavailable(format!(
-                        "KB_EMBED_KERNEL={}: this CPU does not have the instructions (use auto)",
-                        if wanted == Kernel::Avx512 { "avx512" } else { "avx2" }
-                    )));
-                }
-                Some(wanted)
-            }
+            EmbedKernel::Avx512 => required(Kernel::Avx512, "avx512")?,
+            EmbedKernel::Avx2 => required(Kernel::Avx2, "avx2")?,
         };
         let tokenizer = info.tokenizer(true).map_err(|e| EmbedError::Unavailable(e.to_string()))?;
         let model = BertModel::load_with(&info.dir, &Device::Cpu, kernel).map_err(|e| {
