@@ -176,95 +176,62 @@ mod x86 {
 
     use super::PANEL;
 
-    /// Dispatches a block of 1-12 rows to the AVX-512 kernel of that many rows.
-    ///
-    /// # Safety
-    /// The CPU has AVX-512F; `a` holds `rows * k` values, `panel` `k * 32`, `dst` `rows * 32`.
-    pub(super) unsafe fn avx512_rows(rows: usize, a: &[f32], k: usize, panel: &[f32], dst: &mut [f32]) {
-        macro_rules! rows {
-            ($($r:literal)*) => {
-                match rows {
-                    // SAFETY: the caller's guarantees, for this row count.
-                    $($r => unsafe { avx512::<$r>(a.as_ptr(), k, panel.as_ptr(), dst.as_mut_ptr()) },)*
-                    _ => unreachable!("blocks hold 1-12 rows"),
+    /// One kernel per vector width: `R` rows by two vectors of columns, with two
+    /// accumulators per row and one broadcast of `a` per row and step of `k`; and the
+    /// dispatcher of a block of rows to the kernel of that many rows, which covers the
+    /// panel's 32 columns in as many calls as it takes.
+    macro_rules! kernel {
+        ($rows_fn:ident, $kernel:ident, $features:literal, $vector:ty, $lanes:literal,
+         $zero:ident, $load:ident, $splat:ident, $fma:ident, $store:ident, [$($r:literal)*]) => {
+            /// Dispatches a block of rows to the kernel of that many rows.
+            ///
+            /// # Safety
+            /// The CPU has the kernel's instructions; `a` holds `rows * k` values, `panel`
+            /// `k * 32`, `dst` `rows * 32`.
+            pub(super) unsafe fn $rows_fn(rows: usize, a: &[f32], k: usize, panel: &[f32], dst: &mut [f32]) {
+                for half in (0..PANEL).step_by(2 * $lanes) {
+                    match rows {
+                        // SAFETY: the caller's guarantees, for this row count; each call
+                        // covers 2 * lanes columns of the panel from `half`.
+                        $($r => unsafe { $kernel::<$r>(a.as_ptr(), k, panel.as_ptr().add(half), dst.as_mut_ptr().add(half)) },)*
+                        _ => unreachable!("more rows than a block holds"),
+                    }
                 }
-            };
-        }
-        rows!(1 2 3 4 5 6 7 8 9 10 11 12);
+            }
+
+            /// `R` rows by `2 * lanes` columns; `panel` and `dst` point at the first
+            /// column, rows stay 32 apart.
+            #[target_feature(enable = $features)]
+            unsafe fn $kernel<const R: usize>(a: *const f32, k: usize, panel: *const f32, dst: *mut f32) {
+                let mut acc: [[$vector; 2]; R] = [[$zero(); 2]; R];
+                for step in 0..k {
+                    // SAFETY: step < k, so these read within the panel (k rows of 32) and
+                    // a (R rows of k).
+                    unsafe {
+                        let b0 = $load(panel.add(step * PANEL));
+                        let b1 = $load(panel.add(step * PANEL + $lanes));
+                        for (r, acc) in acc.iter_mut().enumerate() {
+                            let x = $splat(*a.add(r * k + step));
+                            acc[0] = $fma(x, b0, acc[0]);
+                            acc[1] = $fma(x, b1, acc[1]);
+                        }
+                    }
+                }
+                for (r, acc) in acc.iter().enumerate() {
+                    // SAFETY: dst holds R rows, 32 apart, of which these write 2 * lanes columns.
+                    unsafe {
+                        $store(dst.add(r * PANEL), acc[0]);
+                        $store(dst.add(r * PANEL + $lanes), acc[1]);
+                    }
+                }
+            }
+        };
     }
 
-    /// Dispatches a block of 1-6 rows to the AVX2 kernel of that many rows.
-    ///
-    /// # Safety
-    /// The CPU has AVX2 and FMA; `a` holds `rows * k` values, `panel` `k * 32`, `dst` `rows * 32`.
-    pub(super) unsafe fn avx2_rows(rows: usize, a: &[f32], k: usize, panel: &[f32], dst: &mut [f32]) {
-        macro_rules! rows {
-            ($($r:literal)*) => {
-                match rows {
-                    // SAFETY: the caller's guarantees, for this row count; each call covers
-                    // one half (16 columns) of the panel.
-                    $($r => unsafe {
-                        avx2::<$r>(a.as_ptr(), k, panel.as_ptr(), dst.as_mut_ptr());
-                        avx2::<$r>(a.as_ptr(), k, panel.as_ptr().add(16), dst.as_mut_ptr().add(16));
-                    },)*
-                    _ => unreachable!("blocks hold 1-6 rows"),
-                }
-            };
-        }
-        rows!(1 2 3 4 5 6);
-    }
-
-    /// `R` rows by 32 columns: two 16-lane accumulators per row, one broadcast of `a` per
-    /// row and step of `k`.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn avx512<const R: usize>(a: *const f32, k: usize, panel: *const f32, dst: *mut f32) {
-        let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
-        for step in 0..k {
-            // SAFETY: step < k, so these read within the panel (k rows of 32) and a (R rows of k).
-            unsafe {
-                let b0 = _mm512_loadu_ps(panel.add(step * PANEL));
-                let b1 = _mm512_loadu_ps(panel.add(step * PANEL + 16));
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(*a.add(r * k + step));
-                    acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
-                    acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
-                }
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            // SAFETY: dst holds R rows of 32.
-            unsafe {
-                _mm512_storeu_ps(dst.add(r * PANEL), acc[0]);
-                _mm512_storeu_ps(dst.add(r * PANEL + 16), acc[1]);
-            }
-        }
-    }
-
-    /// `R` rows by 16 columns (half a panel: `panel` and `dst` point at the half, rows stay
-    /// 32 apart): two 8-lane accumulators per row.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2<const R: usize>(a: *const f32, k: usize, panel: *const f32, dst: *mut f32) {
-        let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
-        for step in 0..k {
-            // SAFETY: step < k, so these read within the panel half and a (R rows of k).
-            unsafe {
-                let b0 = _mm256_loadu_ps(panel.add(step * PANEL));
-                let b1 = _mm256_loadu_ps(panel.add(step * PANEL + 8));
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    let x = _mm256_set1_ps(*a.add(r * k + step));
-                    acc[0] = _mm256_fmadd_ps(x, b0, acc[0]);
-                    acc[1] = _mm256_fmadd_ps(x, b1, acc[1]);
-                }
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            // SAFETY: dst's half holds R rows, 32 apart, of which these write 16 columns.
-            unsafe {
-                _mm256_storeu_ps(dst.add(r * PANEL), acc[0]);
-                _mm256_storeu_ps(dst.add(r * PANEL + 8), acc[1]);
-            }
-        }
-    }
+    kernel!(avx512_rows, avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_set1_ps,
+        _mm512_fmadd_ps, _mm512_storeu_ps, [1 2 3 4 5 6 7 8 9 10 11 12]);
+    kernel!(avx2_rows, avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps,
+        _mm256_fmadd_ps, _mm256_storeu_ps, [1 2 3 4 5 6]);
 }
 
 #[cfg(test)]
