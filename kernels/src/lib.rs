@@ -33,16 +33,13 @@ impl Kernel {
     /// The best kernel of this CPU, or `None` where candle's product is the better one.
     #[must_use]
     pub fn detect() -> Option<Self> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Some(Self::Avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                return Some(Self::Avx2);
-            }
-        }
-        None
+        Self::available_all().into_iter().next()
+    }
+
+    /// Every kernel this CPU can run, the best first.
+    #[must_use]
+    pub fn available_all() -> Vec<Self> {
+        [Self::Avx512, Self::Avx2].into_iter().filter(|k| k.available()).collect()
     }
 
     /// Whether this CPU can run the kernel.
@@ -268,7 +265,7 @@ mod tests {
 
     #[test]
     fn packed_products_match_the_textbook_product_for_every_shape_and_kernel() {
-        let kernels: Vec<Kernel> = [Kernel::Avx512, Kernel::Avx2].into_iter().filter(|k| k.available()).collect();
+        let kernels = Kernel::available_all();
         if kernels.is_empty() {
             eprintln!("NOTICE: this CPU has neither AVX-512 nor AVX2: the embedder uses candle's product, nothing to compare");
             assert_eq!(Kernel::detect(), None);

@@ -125,15 +125,8 @@ impl Weights {
 }
 
 impl BertModel {
-    /// Loads `config.json` and `model.safetensors` of a model directory.
-    ///
-    /// # Errors
-    /// Files missing, or weights not of a BERT encoder.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        Self::load_with(dir, device, Kernel::detect())
-    }
-
-    /// [`Self::load`] with the dense layers' products on `kernel` (candle's for `None`).
+    /// Loads `config.json` and `model.safetensors` of a model directory, the dense layers'
+    /// products on `kernel` (candle's for `None`; [`Kernel::detect`] picks this CPU's best).
     ///
     /// # Errors
     /// Files missing, weights not of a BERT encoder, or the CPU cannot run `kernel`.

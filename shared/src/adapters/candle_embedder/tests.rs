@@ -87,7 +87,7 @@ fn packed_kernels_embed_as_candle_does() {
         passes.iter().map(|texts| model.sentence_embeddings(texts, false, true).unwrap()).collect()
     };
     let candle = embed(None);
-    let kernels: Vec<Kernel> = [Kernel::Avx512, Kernel::Avx2].into_iter().filter(|k| k.available()).collect();
+    let kernels = Kernel::available_all();
     if kernels.is_empty() {
         eprintln!("NOTICE: this CPU has no packed kernel: the embedder runs candle's product only");
     }
