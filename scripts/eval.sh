@@ -74,7 +74,14 @@ else
     WORK="$(mktemp -d)"
     CLEAN="$WORK"
 fi
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# The server's address is in every link of the pages' markdown, and chunk sizes count it
+# (fixed windows its tokens): one port for every run keeps the chunks the same from run to run.
+PORT="${KB_EVAL_PORT:-18015}"
+case "$PORT" in ''|*[!0-9]*) echo "eval.sh: KB_EVAL_PORT must be a port number, got: $PORT" >&2; exit 2 ;; esac
+if ! python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
+    echo "eval.sh: cannot serve the manual on 127.0.0.1:$PORT (taken or invalid); set KB_EVAL_PORT to a free port" >&2
+    exit 2
+fi
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DOCS" >/dev/null 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; [ -z "$CLEAN" ] || rm -rf "$CLEAN"' EXIT
