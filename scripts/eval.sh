@@ -49,6 +49,20 @@ read -r -a QA_FILES <<<"${KB_EVAL_QA:-eval/postgresql-15/questions.jsonl eval/po
 for qa in "${QA_FILES[@]}"; do
     [ -f "$qa" ] || { echo "eval.sh: no question file $qa (KB_EVAL_QA)" >&2; exit 2; }
 done
+# The server's address is in every link of the pages' markdown, and chunk sizes count it
+# (fixed windows its tokens): one port for every run keeps the chunks the same from run to run.
+PORT="${KB_EVAL_PORT:-18015}"
+case "$PORT" in
+    ''|*[!0-9]*|0*|??????*) echo "eval.sh: KB_EVAL_PORT must be a port number (1-65535), got: $PORT" >&2; exit 2 ;;
+esac
+if [ "$PORT" -gt 65535 ]; then
+    echo "eval.sh: KB_EVAL_PORT must be a port number (1-65535), got: $PORT" >&2
+    exit 2
+fi
+if (: > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "eval.sh: something already answers on 127.0.0.1:$PORT; set KB_EVAL_PORT to a free port" >&2
+    exit 2
+fi
 DOCS=/usr/share/doc/postgresql-doc-15/html
 scripts/setup.sh
 apt_install postgresql-doc-15
@@ -73,14 +87,6 @@ if [ -n "${KB_EVAL_DIR:-}" ]; then
 else
     WORK="$(mktemp -d)"
     CLEAN="$WORK"
-fi
-# The server's address is in every link of the pages' markdown, and chunk sizes count it
-# (fixed windows its tokens): one port for every run keeps the chunks the same from run to run.
-PORT="${KB_EVAL_PORT:-18015}"
-case "$PORT" in ''|*[!0-9]*) echo "eval.sh: KB_EVAL_PORT must be a port number, got: $PORT" >&2; exit 2 ;; esac
-if ! python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
-    echo "eval.sh: cannot serve the manual on 127.0.0.1:$PORT (taken or invalid); set KB_EVAL_PORT to a free port" >&2
-    exit 2
 fi
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DOCS" >/dev/null 2>&1 &
 SERVER=$!
