@@ -52,10 +52,7 @@ done
 # The server's address is in every link of the pages' markdown, and chunk sizes count it
 # (fixed windows its tokens): one port for every run keeps the chunks the same from run to run.
 PORT="${KB_EVAL_PORT:-18015}"
-case "$PORT" in
-    ''|*[!0-9]*|0*|??????*) echo "eval.sh: KB_EVAL_PORT must be a port number (1-65535), got: $PORT" >&2; exit 2 ;;
-esac
-if [ "$PORT" -gt 65535 ]; then
+if ! [[ "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] || [ "$PORT" -gt 65535 ]; then
     echo "eval.sh: KB_EVAL_PORT must be a port number (1-65535), got: $PORT" >&2
     exit 2
 fi
