@@ -47,7 +47,9 @@ fn app_site() -> Site {
     let mut site = Site::default();
     site.page("/app/", app_shell());
     let body = serde_json::json!({"title": "Aurora keeper", "body": JS_TEXT.repeat(4)}).to_string();
-    site.page("/api/content.json", Response::new(200, "application/json", body.into_bytes()));
+    // The data arrives long after the shell's DOM has gone quiet, as a real API's does: the
+    // render must wait for the script's request, not only for a quiet DOM.
+    site.page("/api/content.json", Response::new(200, "application/json", body.into_bytes()).delayed(Duration::from_millis(500)));
     site.page("/app/static", static_page("Static"));
     site
 }

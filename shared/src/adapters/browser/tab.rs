@@ -13,8 +13,35 @@ use url::Url;
 use crate::crawl::ssrf::NetworkPolicy;
 use crate::ports::{FetchError, FetchRequest, FetchedPage};
 
+/// Runs before the page's own scripts: counts the page's `fetch` and `XMLHttpRequest`
+/// requests in flight and when one last started or ended, so that a page whose script is
+/// still waiting for its data does not count as settled because its DOM is quiet.
+const TRACK_REQUESTS: &str = r"(() => {
+  const net = { pending: 0, last: Date.now() };
+  Object.defineProperty(window, '__kbNet', { value: net });
+  const begin = () => { net.pending += 1; net.last = Date.now(); };
+  const end = () => { net.pending -= 1; net.last = Date.now(); };
+  if (window.fetch) {
+    const fetch = window.fetch;
+    window.fetch = function (...args) {
+      begin();
+      let p;
+      try { p = fetch.apply(this, args); } catch (e) { end(); throw e; }
+      p.then(end, end);
+      return p;
+    };
+  }
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    begin();
+    this.addEventListener('loadend', end, { once: true });
+    try { return send.apply(this, args); } catch (e) { this.removeEventListener('loadend', end); end(); throw e; }
+  };
+})();";
+
 /// Runs in the page once it has loaded: waits until the DOM has been quiet for `QUIET` ms
-/// (scripts that fetch data and render it are done) or `CAP` ms have passed, then returns
+/// and no request of the page's scripts is in flight or ended less than `QUIET` ms ago
+/// (scripts that fetch data and render it are done), or `CAP` ms have passed, then returns
 /// the final URL, the document's HTTP status, its content type and its serialised DOM.
 const SETTLE_AND_READ: &str = r"async function(quiet, cap) {
   await new Promise((resolve) => {
@@ -22,9 +49,11 @@ const SETTLE_AND_READ: &str = r"async function(quiet, cap) {
     let last = start;
     const observer = new MutationObserver(() => { last = Date.now(); });
     observer.observe(document, { subtree: true, childList: true, characterData: true });
+    const net = window.__kbNet || { pending: 0, last: start };
     const tick = () => {
       const now = Date.now();
-      if (now - last >= quiet || now - start >= cap) { observer.disconnect(); resolve(); }
+      const quietNow = now - Math.max(last, net.last) >= quiet && net.pending <= 0;
+      if (quietNow || now - start >= cap) { observer.disconnect(); resolve(); }
       else setTimeout(tick, 20);
     };
     setTimeout(tick, 20);
@@ -95,6 +124,7 @@ pub(super) async fn render(
     let guard = guard.map(|policy| tokio::spawn(super::guard::guard_requests(page.clone(), policy)));
     let loaded = tokio::time::timeout(timeout, async {
         page.execute(SetUserAgentOverrideParams::new(user_agent)).await?;
+        page.evaluate_on_new_document(TRACK_REQUESTS).await?;
         page.goto(request.url.as_str()).await?;
         let cap = SETTLE_CAP_MS.min(timeout.as_millis() as u64 / 2);
         let call = format!("({SETTLE_AND_READ})({QUIET_MS}, {cap})");
